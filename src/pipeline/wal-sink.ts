@@ -1,0 +1,21 @@
+/**
+ * WalSink: where WAL streamed on the second connection (-X stream) goes for one destination: plain format
+ * writes `pg_wal/<segment>` files, tar format a `pg_wal.tar` (compressed with client gzip when asked).
+ *
+ * Segments are written full-size as pg_basebackup does: a completed segment gets an `archive_status/<seg>.done`
+ * marker; the last, partial one keeps its normal name, zero-padded to the segment size.
+ *
+ * Order: writeWal* and writeHistory* in any interleaving, then finish(), then cleanup(error?) exactly once.
+ * `data` chunks are contiguous within a timeline; a timeline switch (tli changes) may start before the end of
+ * the previous timeline's last segment. Chunks are owned by the receiver; never modify them in place.
+ */
+import type { Lsn } from '../util/lsn.ts';
+
+export interface WalSink {
+  writeWal(tli: number, dataStart: Lsn, data: Buffer): Promise<void>;
+  /** A timeline history file (`0000000N.history`) fetched with TIMELINE_HISTORY. */
+  writeHistory(filename: string, content: Buffer): Promise<void>;
+  /** Streaming reached the backup end; close the current segment. */
+  finish(): Promise<void>;
+  cleanup(error?: unknown): Promise<void>;
+}

@@ -1,0 +1,37 @@
+/**
+ * CRC-32C (Castagnoli), as PostgreSQL uses it for WAL records, pg_control and CRC32C manifest checksums.
+ * Slice-by-8 tables: about eight times faster than byte-at-a-time in V8, which matters when verifying
+ * gigabytes of WAL. Incremental: pass the previous return value as `crc` to continue.
+ */
+const POLY = 0x82f63b78;
+const TABLES: Uint32Array[] = (() => {
+  const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
+  const first = tables[0] as Uint32Array;
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
+    first[n] = c >>> 0;
+  }
+  for (let t = 1; t < 8; t++) {
+    const prev = tables[t - 1] as Uint32Array;
+    const cur = tables[t] as Uint32Array;
+    for (let n = 0; n < 256; n++) cur[n] = (first[(prev[n] as number) & 0xff] as number) ^ ((prev[n] as number) >>> 8);
+  }
+  return tables;
+})();
+const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array,
+  Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+
+/** Continues a CRC-32C over `bytes[start, end)`; start with crc = 0. Returns the finished (xor-ed) value. */
+export function crc32c(bytes: Uint8Array, crc = 0, start = 0, end = bytes.length): number {
+  let c = ~crc >>> 0;
+  let i = start;
+  for (; i + 8 <= end; i += 8) {
+    const lo = (c ^ ((bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24))) >>> 0;
+    c = (T7[lo & 0xff] as number) ^ (T6[(lo >>> 8) & 0xff] as number) ^ (T5[(lo >>> 16) & 0xff] as number) ^
+      (T4[lo >>> 24] as number) ^ (T3[bytes[i + 4] as number] as number) ^ (T2[bytes[i + 5] as number] as number) ^
+      (T1[bytes[i + 6] as number] as number) ^ (T0[bytes[i + 7] as number] as number);
+  }
+  for (; i < end; i++) c = (T0[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  return ~c >>> 0;
+}
