@@ -1,0 +1,7 @@
+/** Every subcommand, in the order `--help` lists them. Each module registers itself on the program. */
+import type { Command } from 'commander';
+import type { CliIo } from '../cli-io.ts';
+
+export type RegisterCommand = (program: Command, io: CliIo) => void;
+
+export const COMMANDS: readonly RegisterCommand[] = [];
