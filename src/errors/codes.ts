@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   UNEXPECTED_MESSAGE: 'protocol',
   COPY_SUBMESSAGE_INVALID: 'protocol',
   INVALID_ARCHIVE_NAME: 'protocol',
+  COMPRESSED_DATA_INVALID: 'protocol',
   SERVER_VERSION_UNSUPPORTED: 'protocol',
   // server: the server answered ErrorResponse
   SERVER_ERROR: 'server',

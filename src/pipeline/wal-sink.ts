@@ -8,6 +8,10 @@
  * Order: writeWal* and writeHistory* in any interleaving, then finish(), then cleanup(error?) exactly once.
  * `data` chunks are contiguous within a timeline; a timeline switch (tli changes) may start before the end of
  * the previous timeline's last segment. Chunks are owned by the receiver; never modify them in place.
+ *
+ * For a destination built by createDestination: its WalSink may only be called after its ArchiveSink's
+ * beginBackup (which prepares the directories and gives the segment size); finish() and the archive's endBackup
+ * may come in either order, and backup_manifest appears only once both have completed.
  */
 import type { Lsn } from '../util/lsn.ts';
 

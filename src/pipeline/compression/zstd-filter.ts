@@ -1,0 +1,97 @@
+/**
+ * zstd through zstd-napi's low-level streaming binding (ZSTD_compressStream2 / ZSTD_decompressStream). Node 20's
+ * zlib has no zstd. The binding is synchronous: each call does at most one output buffer's worth of work on the
+ * main thread, and every output is awaited downstream before the next call, which keeps memory to one buffer.
+ *
+ * Only the level is configurable; worker threads and long-distance matching are not offered here.
+ */
+import zstd from 'zstd-napi/binding.js';
+import type { ByteFilter, Emit } from './filter.ts';
+import { ProtocolError } from '../../errors/index.ts';
+
+const COMPRESS_OUT_BYTES = zstd.cStreamOutSize();
+const DECOMPRESS_OUT_BYTES = zstd.dStreamOutSize();
+
+export function createZstdCompressFilter(level?: number): ByteFilter {
+  return new ZstdCompressFilter(level);
+}
+
+export function createZstdDecompressFilter(): ByteFilter {
+  return new ZstdDecompressFilter();
+}
+
+class ZstdCompressFilter implements ByteFilter {
+  #context: InstanceType<typeof zstd.CCtx> | null = new zstd.CCtx();
+
+  constructor(level: number | undefined) {
+    if (level !== undefined) this.#context?.setParameter(zstd.CParameter.compressionLevel, level);
+    // A frame checksum lets any reader detect corruption, as the zstd tool's output does by default.
+    this.#context?.setParameter(zstd.CParameter.checksumFlag, 1);
+  }
+
+  async write(chunk: Buffer, emit: Emit): Promise<void> {
+    await this.#run(chunk, zstd.EndDirective.continue, emit);
+  }
+
+  async end(emit: Emit): Promise<void> {
+    await this.#run(Buffer.alloc(0), zstd.EndDirective.end, emit);
+    this.#context = null;
+  }
+
+  destroy(): void {
+    this.#context = null;
+  }
+
+  async #run(input: Buffer, directive: number, emit: Emit): Promise<void> {
+    let rest = input;
+    let out = Buffer.allocUnsafe(COMPRESS_OUT_BYTES);
+    for (;;) {
+      if (this.#context === null) return;
+      const [remaining, produced, consumed] = this.#context.compressStream2(out, rest, directive);
+      rest = rest.subarray(consumed);
+      if (produced > 0) {
+        await emit(out.subarray(0, produced));
+        out = Buffer.allocUnsafe(COMPRESS_OUT_BYTES);
+      }
+      const isDone = directive === zstd.EndDirective.continue ? rest.length === 0 : remaining === 0;
+      if (isDone) return;
+    }
+  }
+}
+
+class ZstdDecompressFilter implements ByteFilter {
+  #context: InstanceType<typeof zstd.DCtx> | null = new zstd.DCtx();
+  /** ZSTD_decompressStream's hint: 0 when a frame just ended cleanly. */
+  #frameOpen = false;
+
+  async write(chunk: Buffer, emit: Emit): Promise<void> {
+    let rest = chunk;
+    for (;;) {
+      if (this.#context === null) return;
+      const out = Buffer.allocUnsafe(DECOMPRESS_OUT_BYTES);
+      let result: [number, number, number];
+      try {
+        result = this.#context.decompressStream(out, rest);
+      } catch (error) {
+        throw new ProtocolError('COMPRESSED_DATA_INVALID', `could not decompress zstd data: ${(error as Error).message}`, { cause: error });
+      }
+      const [hint, produced, consumed] = result;
+      rest = rest.subarray(consumed);
+      // With no progress the hint describes the next frame, not the state of the last one.
+      if (consumed > 0 || produced > 0) this.#frameOpen = hint !== 0;
+      if (produced > 0) await emit(out.subarray(0, produced));
+      // A full output buffer may mean more is buffered inside zstd even when all input was consumed.
+      if (rest.length === 0 && produced < out.length) return;
+    }
+  }
+
+  async end(emit: Emit): Promise<void> {
+    await this.write(Buffer.alloc(0), emit);
+    if (this.#frameOpen) throw new ProtocolError('COMPRESSED_DATA_INVALID', 'zstd data ends in the middle of a frame');
+    this.#context = null;
+  }
+
+  destroy(): void {
+    this.#context = null;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * File-system helpers shared by the terminal stages of a destination: FsError wrapping, directory creation with
+ * exact modes, emptiness checks, removal of what a destination created, and the end-of-backup fsync walk.
+ *
+ * Modes are applied exactly (chmod when the process umask would strip bits), because a restored data directory
+ * must be 0700/0750 or PostgreSQL refuses to start.
+ */
+import { promises as fs, constants as fsConstants } from 'node:fs';
+import { join } from 'node:path';
+import { fsError } from '../../errors/index.ts';
+
+type PathLike = string | Buffer;
+
+let cachedUmask: number | null = null;
+function umask(): number {
+  // Reading the umask means setting it; do it once, before any concurrent file creation starts.
+  cachedUmask ??= process.umask();
+  return cachedUmask;
+}
+
+export function needsChmod(mode: number): boolean {
+  return (mode & ~umask()) !== mode;
+}
+
+/** Runs a file-system call, turning Node errno errors into FsError (`could not <action> "<path>"`). */
+export async function fsCall<T>(action: string, path: PathLike, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw fsError(action, path.toString(), error);
+  }
+}
+
+/** mkdir that tolerates an existing directory (pg_wal, pg_tblspc, archive_status are pre-created). */
+export async function makeDirectory(path: PathLike, mode: number): Promise<void> {
+  try {
+    await fs.mkdir(path, { mode });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      const stat = await fsCall('stat', path, () => fs.lstat(path));
+      if (stat.isDirectory()) return;
+    }
+    throw fsError('create directory', path.toString(), error);
+  }
+  if (needsChmod(mode)) await fsCall('change mode of', path, () => fs.chmod(path, mode));
+}
+
+/** 'missing', 'empty' or 'not-empty'; anything that is not a directory counts as not empty. */
+export async function directoryStatus(path: string): Promise<'missing' | 'empty' | 'not-empty'> {
+  try {
+    const entries = await fs.readdir(path);
+    return entries.length === 0 ? 'empty' : 'not-empty';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'missing';
+    if (code === 'ENOTDIR') return 'not-empty';
+    throw fsError('open directory', path, error);
+  }
+}
+
+/** Removes a directory's contents but keeps the directory (it existed, empty, before we wrote into it). */
+export async function emptyDirectory(path: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await fs.readdir(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw fsError('open directory', path, error);
+  }
+  await Promise.all(entries.map((entry) => fsCall('remove', join(path, entry), () => fs.rm(join(path, entry), { recursive: true, force: true }))));
+}
+
+export async function removeIfExists(path: string): Promise<void> {
+  await fsCall('remove file', path, () => fs.rm(path, { force: true }));
+}
+
+const SYNC_CONCURRENCY = 16;
+
+/**
+ * fsyncs every regular file and directory below `root` (symlinks are not followed: tablespace targets are synced
+ * as their own roots), directories after their contents, as PostgreSQL's fsync_pgdata does.
+ */
+export async function syncTree(root: string): Promise<void> {
+  const files: string[] = [];
+  const directories: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await fsCall('open directory', dir, () => fs.readdir(dir, { withFileTypes: true }));
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile()) files.push(path);
+    }
+    directories.push(dir);
+  };
+  await walk(root);
+  await syncPaths(files);
+  await syncPaths(directories);
+}
+
+export async function syncPaths(paths: readonly string[]): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < paths.length) {
+      const path = paths[next++] as string;
+      await syncPath(path);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SYNC_CONCURRENCY, paths.length) }, worker));
+}
+
+export async function syncPath(path: string): Promise<void> {
+  const handle = await fsCall('open', path, () => fs.open(path, fsConstants.O_RDONLY));
+  try {
+    await fsCall('fsync', path, () => handle.sync());
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * WalDirSink: streamed WAL of a plain-format destination, written as pg_basebackup does into <dir>/pg_wal: each
+ * segment full-size under its normal name (pre-sized, so the last, partial one is zero-padded), archive_status/
+ * <seg>.done once a segment is complete, timeline history files with their .done marker too.
+ *
+ * pg_wal/archive_status was created by the destination's beginBackup, which must therefore come first (the segment
+ * size is known from it as well). Writes within a segment are positional and batched by FileOutput.
+ */
+import { join } from 'node:path';
+import { InternalError } from '../../errors/index.ts';
+import { segmentOf, walFileName, type Lsn } from '../../util/lsn.ts';
+import type { WalSink } from '../wal-sink.ts';
+import type { DestinationState } from '../destination/destination-state.ts';
+import { FileOutput } from '../destination/file-output.ts';
+import { checkHistoryFileName, doneMarkerName } from './wal-file-names.ts';
+
+interface OpenSegment {
+  readonly tli: number;
+  readonly segno: bigint;
+  readonly name: string;
+  readonly file: FileOutput;
+}
+
+export class WalDirSink implements WalSink {
+  readonly #state: DestinationState;
+  #segment: OpenSegment | null = null;
+  #isFinished = false;
+
+  constructor(state: DestinationState) {
+    this.#state = state;
+  }
+
+  get #walDir(): string {
+    return join(this.#state.dir, 'pg_wal');
+  }
+
+  async writeWal(tli: number, dataStart: Lsn, data: Buffer): Promise<void> {
+    this.#state.assertUsable();
+    const segmentBytes = this.#state.start.walSegmentBytes;
+    let lsn = dataStart;
+    let rest = data;
+    while (rest.length > 0) {
+      const segno = segmentOf(lsn, segmentBytes);
+      const offset = Number(lsn % BigInt(segmentBytes));
+      let segment = this.#segment;
+      if (segment === null || segment.tli !== tli || segment.segno !== segno) {
+        await this.#closeSegment(false);
+        segment = await this.#openSegment(tli, segno, segmentBytes);
+      }
+      const take = Math.min(rest.length, segmentBytes - offset);
+      await segment.file.seek(offset);
+      await segment.file.write(rest.subarray(0, take));
+      if (offset + take === segmentBytes) await this.#closeSegment(true);
+      lsn += BigInt(take);
+      rest = rest.subarray(take);
+    }
+  }
+
+  async writeHistory(filename: string, content: Buffer): Promise<void> {
+    this.#state.assertUsable();
+    checkHistoryFileName(filename);
+    const file = await FileOutput.create(join(this.#walDir, filename), this.#state.fileMode);
+    await file.write(content);
+    await file.close();
+    await this.#markDone(filename);
+  }
+
+  async finish(): Promise<void> {
+    this.#state.assertUsable();
+    await this.#closeSegment(false);
+    this.#isFinished = true;
+    await this.#state.walDone();
+  }
+
+  async cleanup(error?: unknown): Promise<void> {
+    await this.#segment?.file.abandon();
+    this.#segment = null;
+    const failure = error ?? (this.#isFinished ? undefined : new InternalError('STAGE_ORDER_VIOLATION', 'WAL streaming did not finish'));
+    await this.#state.cleanup(failure);
+  }
+
+  async #openSegment(tli: number, segno: bigint, segmentBytes: number): Promise<OpenSegment> {
+    const name = walFileName(tli, segno, segmentBytes);
+    const file = await FileOutput.create(join(this.#walDir, name), this.#state.fileMode);
+    await file.truncate(segmentBytes);
+    this.#segment = { tli, segno, name, file };
+    return this.#segment;
+  }
+
+  async #closeSegment(isComplete: boolean): Promise<void> {
+    const segment = this.#segment;
+    if (segment === null) return;
+    this.#segment = null;
+    await segment.file.close();
+    if (isComplete) await this.#markDone(segment.name);
+  }
+
+  async #markDone(name: string): Promise<void> {
+    const marker = await FileOutput.create(join(this.#walDir, doneMarkerName(name)), this.#state.fileMode);
+    await marker.close();
+  }
+}
