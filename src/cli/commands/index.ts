@@ -4,4 +4,6 @@ import type { CliIo } from '../cli-io.ts';
 
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [];
+import { registerBackup } from './backup.ts';
+
+export const COMMANDS: readonly RegisterCommand[] = [registerBackup];

@@ -1,0 +1,219 @@
+/**
+ * `pgconvoy backup`: pg_basebackup's options and habits, plus `-D` given several times (one server read,
+ * several complete backups) and `--json`. This file only translates the command line into a BackupPlan and
+ * the engine's results into text; the work is in src/backup.
+ */
+import type { Command } from 'commander';
+import { AbortError, ConvoyError, UsageError } from '../../errors/index.ts';
+import { connect } from '../../client/connection.ts';
+import { resolveConnectionParams } from '../../client/conninfo.ts';
+import { parseCompressionSpec } from '../../backup/compression-spec.ts';
+import { parseMaxRate, parseTablespaceMapping } from '../../backup/option-values.ts';
+import { validatePlan, type BackupPlan, type ManifestChecksums, type WalMethod } from '../../backup/plan.ts';
+import { runBackup, type BackupOutcome } from '../../backup/run-backup.ts';
+import { openBackupTargets, preflightTargets } from '../../backup/targets.ts';
+import { formatLsn } from '../../util/lsn.ts';
+import type { CliIo } from '../cli-io.ts';
+import { promptPassword } from '../prompt-password.ts';
+import { createProgressView, formatBytes } from '../progress-view.ts';
+import type { RegisterCommand } from './index.ts';
+
+interface BackupFlags {
+  pgdata: string[];
+  format: string;
+  walMethod: string;
+  checkpoint: string;
+  label: string;
+  progress?: boolean;
+  estimateSize: boolean;
+  maxRate?: string;
+  gzip?: boolean;
+  compress?: string;
+  manifest: boolean;
+  manifestChecksums?: string;
+  manifestForceEncode?: boolean;
+  writeRecoveryConf?: boolean;
+  slot?: string;
+  createSlot?: boolean;
+  tempSlot: boolean;
+  tablespaceMapping: string[];
+  verifyChecksums: boolean;
+  clean: boolean;
+  sync: boolean;
+  statusInterval: string;
+  json?: boolean;
+  verbose?: boolean;
+  dbname?: string;
+  host?: string;
+  port?: string;
+  username?: string;
+  password?: boolean;
+  noPassword?: boolean;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export const registerBackup: RegisterCommand = (program: Command, io: CliIo) => {
+  program
+    .command('backup')
+    .description('take a base backup of a running PostgreSQL cluster over the replication protocol')
+    .helpOption('-?, --help', 'show this help')
+    .option('-D, --pgdata <dir>', 'receive the backup into this directory ("-" = tar to stdout); repeat for several copies of one read', collect, [])
+    .option('-F, --format <p|t>', 'output format: plain or tar', 'plain')
+    .option('-X, --wal-method <none|fetch|stream>', 'include required WAL files with the specified method', 'stream')
+    .option('-c, --checkpoint <fast|spread>', 'set fast or spread checkpointing', 'spread')
+    .option('-l, --label <label>', 'set the backup label', 'pgconvoy base backup')
+    .option('-P, --progress', 'show progress information')
+    .option('--no-estimate-size', 'do not ask the server to estimate the backup size')
+    .option('-r, --max-rate <rate>', 'maximum transfer rate (kB/s, or with suffix k or M)')
+    .option('-z, --gzip', 'compress tar output with gzip')
+    .option('-Z, --compress <spec>', 'compress on client or server: [client-|server-]METHOD[:DETAIL] or a gzip level')
+    .option('--no-manifest', 'do not generate a backup manifest')
+    .option('--manifest-checksums <alg>', 'checksum algorithm for the manifest: NONE, CRC32C, SHA224, SHA256, SHA384, SHA512')
+    .option('--manifest-force-encode', 'hex-encode all file names in the manifest')
+    .option('-R, --write-recovery-conf', 'write configuration for replication (standby.signal, primary_conninfo)')
+    .option('-S, --slot <name>', 'replication slot to use')
+    .option('-C, --create-slot', 'create the replication slot given with --slot')
+    .option('--no-slot', 'do not create a temporary replication slot')
+    .option('-T, --tablespace-mapping <old=new>', 'relocate the tablespace in OLDDIR to NEWDIR (plain format)', collect, [])
+    .option('--no-verify-checksums', 'do not verify data checksums')
+    .option('-n, --no-clean', 'do not clean up after errors')
+    .option('-N, --no-sync', 'do not wait for changes to be written safely to disk')
+    .option('-s, --status-interval <seconds>', 'time between status packets sent to the server', '10')
+    .option('--json', 'print one JSON object per destination on stdout at the end')
+    .option('-v, --verbose', 'output verbose messages')
+    .option('-d, --dbname <connstr>', 'connection string')
+    .option('-h, --host <hostname>', 'database server host or socket directory')
+    .option('-p, --port <port>', 'database server port number')
+    .option('-U, --username <name>', 'connect as specified database user')
+    .option('-w, --no-password', 'never prompt for password')
+    .option('-W, --password', 'force password prompt (should happen automatically)')
+    .action(async (flags: BackupFlags) => {
+      const plan = await planFromFlags(flags, io);
+      await preflightTargets(plan);
+      await executeBackup(plan, flags, io);
+    });
+};
+
+async function planFromFlags(flags: BackupFlags, io: CliIo): Promise<BackupPlan> {
+  const format = oneOf(flags.format, { p: 'plain', plain: 'plain', t: 'tar', tar: 'tar' }, 'output format', 'must be "plain" or "tar"');
+  const walMethod = oneOf<WalMethod>(flags.walMethod, { n: 'none', none: 'none', f: 'fetch', fetch: 'fetch', s: 'stream', stream: 'stream' },
+    'WAL method', 'must be "fetch", "stream", or "none"');
+  const checkpoint = oneOf(flags.checkpoint, { fast: 'fast', spread: 'spread' }, 'checkpoint argument', 'must be "fast" or "spread"');
+  if (flags.gzip === true && flags.compress !== undefined) throw new UsageError('OPTION_CONFLICT', 'cannot use --gzip together with --compress');
+  const compression = flags.gzip === true ? { location: 'client' as const, method: 'gzip' as const } : flags.compress === undefined ? null : parseCompressionSpec(flags.compress);
+  if (flags.progress === true && !flags.estimateSize) {
+    throw new UsageError('OPTION_CONFLICT', '--progress and --no-estimate-size are incompatible options');
+  }
+  const statusSeconds = Number(flags.statusInterval);
+  if (!Number.isInteger(statusSeconds) || statusSeconds < 0 || statusSeconds > 2147483) {
+    throw new UsageError('OPTION_OUT_OF_RANGE', `invalid status interval "${flags.statusInterval}"`);
+  }
+  if (flags.json === true && flags.pgdata.includes('-')) {
+    throw new UsageError('OPTION_CONFLICT', '--json cannot be used when the backup itself goes to stdout (-D -)');
+  }
+  const password = flags.password === true ? await promptPassword('Password: ') : undefined;
+  const connection = resolveConnectionParams({
+    ...(flags.dbname === undefined ? {} : { dbname: flags.dbname }),
+    ...(flags.host === undefined ? {} : { host: flags.host }),
+    ...(flags.port === undefined ? {} : { port: flags.port }),
+    ...(flags.username === undefined ? {} : { user: flags.username }),
+    ...(password === undefined ? {} : { password }),
+    fallbackApplicationName: 'pgconvoy',
+    replication: 'true',
+  }, io.env, { onWarning: (message) => io.stderr.write(`pgconvoy: warning: ${message}\n`) });
+  return validatePlan({
+    connection,
+    destinations: flags.pgdata,
+    format,
+    walMethod,
+    fastCheckpoint: checkpoint === 'fast',
+    label: flags.label,
+    estimateSize: flags.estimateSize,
+    ...(flags.maxRate === undefined ? {} : { maxRateKbps: parseMaxRate(flags.maxRate) }),
+    compression,
+    manifest: flags.manifest,
+    manifestForceEncode: flags.manifestForceEncode === true,
+    ...(flags.manifestChecksums === undefined ? {} : { manifestChecksums: manifestAlgorithm(flags.manifestChecksums) }),
+    writeRecoveryConf: flags.writeRecoveryConf === true,
+    ...(flags.slot === undefined ? {} : { slot: flags.slot }),
+    createSlot: flags.createSlot === true,
+    useTemporarySlot: flags.tempSlot,
+    tablespaceMappings: flags.tablespaceMapping.map(parseTablespaceMapping),
+    verifyChecksums: flags.verifyChecksums,
+    noClean: !flags.clean,
+    sync: flags.sync,
+    statusIntervalMs: statusSeconds * 1000,
+  });
+}
+
+async function executeBackup(plan: BackupPlan, flags: BackupFlags, io: CliIo): Promise<void> {
+  const progress = flags.progress === true ? createProgressView(io.stderr, 'pgconvoy') : null;
+  let archive = '';
+  let outcome: BackupOutcome;
+  try {
+    outcome = await runBackup(plan, {
+      connect,
+      openTargets: (facts) => openBackupTargets(plan, facts, io.stdout),
+      signal: io.signal,
+      observer: {
+        onStart: (info) => {
+          if (flags.verbose === true) io.stderr.write(`pgconvoy: initiating base backup, start point ${formatLsn(info.startLsn)} on timeline ${info.startTli}\n`);
+          progress?.start(info.totalBytes);
+        },
+        onArchive: (name) => { archive = name; },
+        onProgress: (bytesDone) => progress?.update(bytesDone, archive),
+        onNotice: (notice) => io.stderr.write(`pgconvoy: ${notice.severity.toLowerCase()}: ${notice.message}\n`),
+      },
+    });
+  } catch (error) {
+    progress?.stop();
+    if (error instanceof AbortError || (error instanceof ConvoyError && error.code === 'ABORTED')) {
+      const what = plan.noClean ? 'left incomplete (no backup_manifest)' : 'removed';
+      throw new AbortError('ABORTED', `${error.message}: backup to ${plan.destinations.map((d) => `"${d}"`).join(', ')} aborted, partial output ${what}`);
+    }
+    throw error;
+  }
+  progress?.stop();
+  reportOutcome(plan, outcome, flags, io);
+}
+
+function reportOutcome(plan: BackupPlan, outcome: BackupOutcome, flags: BackupFlags, io: CliIo): void {
+  let failed = 0;
+  for (const destination of outcome.destinations) {
+    if (destination.error !== undefined) {
+      failed += 1;
+      const message = destination.error instanceof Error ? destination.error.message : String(destination.error);
+      io.stderr.write(`pgconvoy: error: backup to "${destination.dir}" failed: ${message}\n`);
+    } else if (flags.json !== true && destination.dir !== '-') {
+      io.stderr.write(`pgconvoy: backup "${plan.label}" written to "${destination.dir}": ${formatLsn(outcome.startLsn)}..${formatLsn(outcome.endLsn)} on timeline ${outcome.timeline}, ${formatBytes(Number(outcome.bytes))} in ${outcome.seconds.toFixed(1)} s\n`);
+    }
+    if (flags.json === true) {
+      io.stdout.write(`${JSON.stringify({
+        dir: destination.dir,
+        label: plan.label,
+        startLsn: formatLsn(outcome.startLsn),
+        endLsn: formatLsn(outcome.endLsn),
+        timeline: outcome.timeline,
+        bytes: Number(outcome.bytes),
+        seconds: Number(outcome.seconds.toFixed(3)),
+        ...(destination.error === undefined ? {} : { error: destination.error instanceof Error ? destination.error.message : String(destination.error) }),
+      })}\n`);
+    }
+  }
+  if (failed > 0) io.setExitStatus(1);
+}
+
+function oneOf<T extends string>(value: string, choices: Record<string, T>, what: string, rule: string): T {
+  const found = choices[value];
+  if (found === undefined) throw new UsageError('OPTION_INVALID', `invalid ${what} "${value}", ${rule}`);
+  return found;
+}
+
+function manifestAlgorithm(value: string): ManifestChecksums {
+  const upper = value.toUpperCase();
+  if (!['NONE', 'CRC32C', 'SHA224', 'SHA256', 'SHA384', 'SHA512'].includes(upper)) {
+    throw new UsageError('OPTION_INVALID', `invalid checksum algorithm "${value}"`);
+  }
+  return upper as ManifestChecksums;
+}
