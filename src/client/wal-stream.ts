@@ -1,0 +1,189 @@
+/**
+ * START_REPLICATION (physical) as a WalStream: XLogData becomes 'xlogdata' events; keepalives that ask for a
+ * reply get one at once; a standby status update goes out every statusIntervalMs with write = WAL received
+ * so far and flush = the last flush given to reportPosition (InvalidXLogRecPtr until then), apply = 0.
+ *
+ * Endings: stop() sends CopyDone and reads to ReadyForQuery, dropping CopyData that crossed our CopyDone (as
+ * libpq does); breaking out of for-await does the same. The server ending a historic timeline (its CopyDone,
+ * then the next_tli result set) yields one 'timeline-end'. An ErrorResponse, also inside copy-both mode,
+ * rejects with ServerError once ReadyForQuery arrives. Reads are serialised, so stop() may be called while an
+ * iteration is pending; it sends CopyDone immediately so the pending read ends promptly.
+ */
+import { ProtocolError, ServerError } from '../errors/index.ts';
+import { COPY_DONE, encodeCopyData, encodeQuery } from '../protocol/encode-frontend.ts';
+import type { BackendMessage } from '../protocol/messages.ts';
+import { decodeReplicationCopyData, encodeStandbyStatusUpdate } from '../protocol/replication-messages.ts';
+import { INVALID_LSN, parseLsn, type Lsn } from '../util/lsn.ts';
+import { toPgEpochMicros } from '../util/pg-epoch.ts';
+import { parseTimeline } from './base-backup.ts';
+import { ResultCollector, textOf } from './result-set.ts';
+import { isFatalSeverity, type SessionChannel } from './session-channel.ts';
+import type { StartReplicationOptions, WalStream, WalStreamEvent } from './types.ts';
+
+type State = 'starting' | 'copy' | 'after-copy' | 'finished';
+const DONE: IteratorResult<WalStreamEvent> = Object.freeze({ done: true, value: undefined });
+
+export class ReplicationWalStream implements WalStream, AsyncIterator<WalStreamEvent> {
+  readonly #channel: SessionChannel;
+  readonly #statusIntervalMs: number;
+  #state: State = 'starting';
+  #hasSentCopyDone = false;
+  #isStopRequested = false;
+  #receivedLsn: Lsn;
+  #flushLsn: Lsn = INVALID_LSN;
+  #timer: NodeJS.Timeout | null = null;
+  readonly #results = new ResultCollector();
+  #serverError: ServerError | null = null;
+  #failure: unknown = null;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(channel: SessionChannel, command: string, options: StartReplicationOptions) {
+    this.#channel = channel;
+    this.#statusIntervalMs = options.statusIntervalMs;
+    this.#receivedLsn = options.startLsn;
+    channel.send(encodeQuery(command));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<WalStreamEvent> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<WalStreamEvent>> {
+    return this.#exclusive(() => this.#nextEvent());
+  }
+
+  async return(): Promise<IteratorResult<WalStreamEvent>> {
+    await this.stop();
+    return DONE;
+  }
+
+  reportPosition(writeLsn: Lsn, flushLsn: Lsn): void {
+    if (writeLsn > this.#receivedLsn) this.#receivedLsn = writeLsn;
+    if (flushLsn > this.#flushLsn) this.#flushLsn = flushLsn;
+  }
+
+  /** Resolves once the server confirmed the end; a no-op after the stream finished (or failed: already reported). */
+  async stop(): Promise<void> {
+    if (this.#state === 'finished') return;
+    this.#isStopRequested = true;
+    if (this.#state === 'copy') this.#sendCopyDone();
+    await this.#exclusive(async () => {
+      while (this.#state !== 'finished') await this.#nextEvent();
+      return DONE;
+    });
+  }
+
+  /** One reader at a time; a failure is remembered and repeated to later callers. */
+  #exclusive(read: () => Promise<IteratorResult<WalStreamEvent>>): Promise<IteratorResult<WalStreamEvent>> {
+    const run = this.#tail.then(() => (this.#failure !== null ? Promise.reject(this.#failure) : read()));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #nextEvent(): Promise<IteratorResult<WalStreamEvent>> {
+    while (this.#state !== 'finished') {
+      let message: BackendMessage;
+      try {
+        message = await this.#channel.next();
+        const event = this.#handle(message);
+        if (event !== null) return event;
+      } catch (error) {
+        this.#finish();
+        this.#failure = error;
+        if (!(error instanceof ServerError) || isFatalSeverity(error.severity)) this.#channel.abandon(error);
+        throw error;
+      }
+    }
+    return DONE;
+  }
+
+  /** Returns an iterator result to hand out, or null to keep reading. */
+  #handle(message: BackendMessage): IteratorResult<WalStreamEvent> | null {
+    switch (message.type) {
+      case 'CopyBothResponse':
+        if (this.#state !== 'starting') throw unexpected(message);
+        this.#state = 'copy';
+        if (this.#isStopRequested) this.#sendCopyDone();
+        else if (this.#statusIntervalMs > 0) {
+          this.#timer = setInterval(() => this.#sendStatus(false), this.#statusIntervalMs);
+          this.#timer.unref();
+        }
+        return null;
+      case 'CopyData':
+        if (this.#state !== 'copy') return null; // crossed our CopyDone, or after the server's: dropped like libpq
+        return this.#hasSentCopyDone ? null : this.#copyData(message.data);
+      case 'CopyDone':
+        if (this.#state !== 'copy') throw unexpected(message);
+        this.#sendCopyDone();
+        this.#state = 'after-copy';
+        return null;
+      case 'ErrorResponse':
+        this.#serverError = new ServerError(message.fields);
+        if (this.#state === 'copy') this.#state = 'after-copy';
+        if (isFatalSeverity(message.fields.severity)) throw this.#serverError;
+        return null;
+      case 'ReadyForQuery':
+        return this.#ready();
+      default:
+        if (!this.#results.accept(message).consumed) throw unexpected(message);
+        // a CommandComplete inside copy mode is the server shutting down: the copy is over
+        if (message.type === 'CommandComplete' && this.#state === 'copy') this.#state = 'after-copy';
+        return null;
+    }
+  }
+
+  #copyData(payload: Buffer): IteratorResult<WalStreamEvent> | null {
+    const decoded = decodeReplicationCopyData(payload);
+    if (decoded.type === 'PrimaryKeepalive') {
+      if (decoded.replyRequested) this.#sendStatus(false);
+      return null;
+    }
+    const end = decoded.dataStart + BigInt(decoded.data.length);
+    if (end > this.#receivedLsn) this.#receivedLsn = end;
+    return { done: false, value: { type: 'xlogdata', dataStart: decoded.dataStart, walEnd: decoded.walEnd, data: decoded.data } };
+  }
+
+  #ready(): IteratorResult<WalStreamEvent> {
+    this.#finish();
+    this.#channel.finish();
+    if (this.#serverError !== null) throw this.#serverError;
+    const nextTimeline = this.#results.results.find((set) => set.fields.length >= 2 && set.rows.length === 1);
+    const row = nextTimeline?.rows[0];
+    if (row === undefined || this.#isStopRequested) return DONE;
+    const nextStart = textOf(row[1]);
+    if (nextStart === null) throw new ProtocolError('MALFORMED_MESSAGE', 'unexpected NULL next timeline start position');
+    return { done: false, value: { type: 'timeline-end', nextTli: parseTimeline(row[0]), nextStartLsn: parseLsn(nextStart) } };
+  }
+
+  #sendCopyDone(): void {
+    if (this.#hasSentCopyDone) return;
+    this.#hasSentCopyDone = true;
+    this.#stopTimer();
+    this.#channel.send(COPY_DONE);
+  }
+
+  #sendStatus(replyRequested: boolean): void {
+    if (this.#state !== 'copy' || this.#hasSentCopyDone) return;
+    this.#channel.send(encodeCopyData(encodeStandbyStatusUpdate({
+      writeLsn: this.#receivedLsn,
+      flushLsn: this.#flushLsn,
+      applyLsn: INVALID_LSN,
+      sendTimeUs: toPgEpochMicros(Date.now()),
+      replyRequested,
+    })));
+  }
+
+  #finish(): void {
+    this.#state = 'finished';
+    this.#stopTimer();
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+}
+
+function unexpected(message: BackendMessage): ProtocolError {
+  return new ProtocolError('UNEXPECTED_MESSAGE', `unexpected message "${message.type}" during START_REPLICATION`);
+}
