@@ -11,7 +11,7 @@
  */
 import type { Socket } from 'node:net';
 import { AbortError, ConnectionError, ConvoyError, InternalError, ProtocolError, ServerError } from '../errors/index.ts';
-import { encodeCopyFail, encodeQuery, TERMINATE } from '../protocol/encode-frontend.ts';
+import { encodeCancelRequest, encodeCopyFail, encodeQuery, TERMINATE } from '../protocol/encode-frontend.ts';
 import {
   createPhysicalSlotCommand, dropReplicationSlotCommand, identifySystemCommand, showCommand, startReplicationCommand,
   timelineHistoryCommand, baseBackupCommand,
@@ -32,6 +32,9 @@ import type {
 import { ReplicationWalStream } from './wal-stream.ts';
 
 const NEW_BASE_BACKUP_VERSION = 150_000;
+
+/** A CancelRequest is one small packet; a server that does not take it within this time will not take it. */
+const CANCEL_TIMEOUT_MS = 3000;
 
 export async function connect(params: ConnectionParams, options: { signal?: AbortSignal } = {}): Promise<ReplicationSession> {
   const { signal } = options;
@@ -64,7 +67,7 @@ async function connectOnce(
     try {
       const io = { read: () => reader.read(), write: (frame: Buffer) => void socket.write(frame), serverText: describeServer(params) };
       const startup = await runStartup(io, params, password);
-      return new ReplicationConnection(socket, reader, startup, signal);
+      return new ReplicationConnection(socket, reader, startup, signal, params);
     } catch (error) {
       reader.fail(error);
       throw cancel.signal.aborted ? cancel.signal.reason : error;
@@ -98,8 +101,14 @@ class ReplicationConnection implements ReplicationSession {
   #isBusy = false;
   #failure: unknown = null;
 
-  constructor(socket: Socket, reader: MessageReader, startup: StartupResult, signal: AbortSignal | undefined) {
+  readonly #params: ConnectionParams;
+  readonly #secretKey: Buffer;
+
+  constructor(socket: Socket, reader: MessageReader, startup: StartupResult, signal: AbortSignal | undefined,
+    params: ConnectionParams) {
     this.#socket = socket;
+    this.#params = params;
+    this.#secretKey = startup.secretKey;
     this.#reader = reader;
     this.#parameters = startup.parameters;
     this.backendPid = startup.backendPid;
@@ -181,6 +190,16 @@ class ReplicationConnection implements ReplicationSession {
 
   destroy(): void {
     this.#fail(new AbortError('ABORTED', 'connection was destroyed'));
+  }
+
+  async cancel(): Promise<void> {
+    const timeout = AbortSignal.timeout(CANCEL_TIMEOUT_MS);
+    const socket = await openTransport(this.#params, false, timeout);
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.once('error', () => resolve());
+      socket.end(encodeCancelRequest(this.backendPid, this.#secretKey));
+    });
   }
 
   /** Runs one simple-query cycle to ReadyForQuery; the first ErrorResponse is thrown after it. */

@@ -23,6 +23,8 @@ import type { ConnectionParams } from './types.ts';
 export interface StartupResult {
   readonly parameters: Map<string, string>;
   readonly backendPid: number;
+  /** BackendKeyData's secret, needed to cancel this session's work. */
+  readonly secretKey: Buffer;
 }
 
 export interface StartupIo {
@@ -41,18 +43,20 @@ export async function runStartup(io: StartupIo, params: ConnectionParams, passwo
     ...(params.replication === undefined ? {} : { replication: params.replication }),
     application_name: params.applicationName,
     client_encoding: 'UTF8',
+    ...params.startupParameters,
   }));
   await authenticate(io, params, password);
   const parameters = new Map<string, string>();
   let backendPid = 0;
+  let secretKey: Buffer = Buffer.alloc(0);
   for (;;) {
     const message = await io.read();
     switch (message.type) {
       case 'ParameterStatus': parameters.set(message.name, message.value); break;
-      case 'BackendKeyData': backendPid = message.processId; break;
+      case 'BackendKeyData': backendPid = message.processId; secretKey = message.secretKey; break;
       case 'NoticeResponse': break;
       case 'ErrorResponse': throw startupError(io, message.fields);
-      case 'ReadyForQuery': return { parameters, backendPid };
+      case 'ReadyForQuery': return { parameters, backendPid, secretKey };
       default: throw unexpected(message);
     }
   }

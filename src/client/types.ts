@@ -25,6 +25,8 @@ export interface ConnectionParams {
   readonly connectTimeoutMs: number; // 0 = no timeout
   /** `true` for a physical walsender, 'database' for logical, omitted for a plain SQL session. */
   readonly replication?: 'true' | 'database';
+  /** Extra run-time parameters (GUCs) for the StartupMessage, e.g. client_connection_check_interval. */
+  readonly startupParameters?: Readonly<Record<string, string>>;
 }
 
 export interface IdentifySystemResult {
@@ -114,6 +116,11 @@ export interface ReplicationSession {
   startReplication(options: StartReplicationOptions): WalStream;
   /** Notices (e.g. checksum WARNINGs during BASE_BACKUP) go here as they arrive. */
   onNotice(listener: (notice: NoticeMessage) => void): void;
+  /**
+   * Ask the server to cancel what this session is doing (CancelRequest on a separate connection), e.g. a
+   * BASE_BACKUP still waiting for its start checkpoint. Best effort: resolves when the request was sent.
+   */
+  cancel(): Promise<void>;
   /** Terminate politely (Terminate message, then close). */
   close(): Promise<void>;
   /** Drop the socket now; the server aborts whatever this session was doing. */

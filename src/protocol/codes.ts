@@ -53,6 +53,9 @@ export const PROTOCOL_VERSION_3_0 = 196_608;
 /** The "version" of SSLRequest: 1234 in the high half, 5679 in the low half. */
 export const SSL_REQUEST_CODE = 80_877_103;
 
+/** The "version" of CancelRequest: 1234 in the high half, 5678 in the low half. */
+export const CANCEL_REQUEST_CODE = 80_877_102;
+
 /** Sub-message bytes inside the CopyData of a BASE_BACKUP on 15+ servers. */
 export const BackupCopyType = {
   NewArchive: 0x6e, // n

@@ -4,7 +4,7 @@
  *
  * Layouts follow the protocol documentation; the tests check them byte for byte against hand-built vectors.
  */
-import { FrontendType, PROTOCOL_VERSION_3_0, SSL_REQUEST_CODE } from './codes.ts';
+import { CANCEL_REQUEST_CODE, FrontendType, PROTOCOL_VERSION_3_0, SSL_REQUEST_CODE } from './codes.ts';
 import { ByteWriter } from './writer.ts';
 
 /** Parameters in insertion order; undefined values are left out. */
@@ -19,6 +19,12 @@ export function encodeStartupMessage(parameters: Readonly<Record<string, string 
 }
 
 export const SSL_REQUEST: Buffer = new ByteWriter(8).i32(8).i32(SSL_REQUEST_CODE).finish();
+/** CancelRequest, sent on a fresh connection: length 16, the code, then the target's BackendKeyData. */
+export function encodeCancelRequest(processId: number, secretKey: Buffer): Buffer {
+  const writer = new ByteWriter(12 + secretKey.length).i32(12 + secretKey.length).i32(CANCEL_REQUEST_CODE).i32(processId);
+  return Buffer.concat([writer.finish(), secretKey]);
+}
+
 export const COPY_DONE: Buffer = Buffer.from([FrontendType.CopyDone, 0, 0, 0, 4]);
 export const TERMINATE: Buffer = Buffer.from([FrontendType.Terminate, 0, 0, 0, 4]);
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  COPY_DONE, SSL_REQUEST, TERMINATE, encodeCopyData, encodeCopyFail, encodePasswordMessage, encodeQuery,
+  COPY_DONE, SSL_REQUEST, TERMINATE, encodeCancelRequest, encodeCopyData, encodeCopyFail, encodePasswordMessage, encodeQuery,
   encodeSASLInitialResponse, encodeSASLResponse, encodeStartupMessage,
 } from '../../../src/protocol/encode-frontend.ts';
 
@@ -20,6 +20,15 @@ test('StartupMessage: length, protocol 3.0, name/value pairs, final NUL; undefin
 
 test('SSLRequest is the magic 80877103', () => {
   assert.deepEqual(SSL_REQUEST, hex('00000008 04d2162f'));
+});
+
+test('CancelRequest: length 16, the magic 80877102, process id, secret key', () => {
+  assert.deepEqual(encodeCancelRequest(0x1234, hex('deadbeef')), hex('00000010 04d2162e 00001234 deadbeef'));
+});
+
+test('StartupMessage carries extra run-time parameters as plain name/value pairs', () => {
+  const encoded = encodeStartupMessage({ user: 'u', client_connection_check_interval: '1000' });
+  assert.deepEqual(encoded.subarray(8), Buffer.from('user\0u\0client_connection_check_interval\x001000\0\0', 'latin1'));
 });
 
 test('constant frames: CopyDone and Terminate', () => {
