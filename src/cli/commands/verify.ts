@@ -48,6 +48,7 @@ export const registerVerify: RegisterCommand = (program: Command, io: CliIo) => 
         skipWal: !flags.parseWal,
         exitOnError: flags.exitOnError === true,
         ignore: flags.ignore,
+        signal: io.signal,
         ...(flags.manifestPath === undefined ? {} : { manifestPath: flags.manifestPath }),
         ...(view === null ? {} : {
           onProgress: (done: number, total: number) => {
