@@ -1,8 +1,21 @@
 /**
  * CRC-32C (Castagnoli), as PostgreSQL uses it for WAL records, pg_control and CRC32C manifest checksums.
- * Slice-by-8 tables: about eight times faster than byte-at-a-time in V8, which matters when verifying
- * gigabytes of WAL. Incremental: pass the previous return value as `crc` to continue.
+ * Large inputs go to @node-rs/crc32, which uses the CPU's CRC instruction as PostgreSQL does (about 4 GB/s
+ * here against 0.5 GB/s in JavaScript); small ones stay in JavaScript (slice-by-8 tables), where a native
+ * call costs more than it saves, and everything does on a platform without the native package.
+ * Incremental: pass the previous return value as `crc` to continue.
  */
+import { createRequire } from 'node:module';
+
+type NativeCrc32c = (input: Buffer, initialState?: number) => number;
+const NATIVE_MIN_BYTES = 512;
+const native: NativeCrc32c | null = (() => {
+  try {
+    return (createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: NativeCrc32c }).crc32c;
+  } catch {
+    return null;
+  }
+})();
 const POLY = 0x82f63b78;
 const TABLES: Uint32Array[] = (() => {
   const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
@@ -24,6 +37,9 @@ const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [Uint32Array, Uint32Array, Ui
 
 /** Continues a CRC-32C over `bytes[start, end)`; start with crc = 0. Returns the finished (xor-ed) value. */
 export function crc32c(bytes: Uint8Array, crc = 0, start = 0, end = bytes.length): number {
+  if (native !== null && end - start >= NATIVE_MIN_BYTES) {
+    return native(Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start), crc) >>> 0;
+  }
   let c = ~crc >>> 0;
   let i = start;
   for (; i + 8 <= end; i += 8) {

@@ -5,5 +5,7 @@ import type { CliIo } from '../cli-io.ts';
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
 import { registerBackup } from './backup.ts';
+import { registerDemo } from './demo.ts';
+import { registerVerify } from './verify.ts';
 
-export const COMMANDS: readonly RegisterCommand[] = [registerBackup];
+export const COMMANDS: readonly RegisterCommand[] = [registerBackup, registerVerify, registerDemo];

@@ -16,3 +16,12 @@ test('continues incrementally at every split point', () => {
     assert.equal(crc32c(data, crc32c(data, 0, 0, split), split), whole, `split at ${split}`);
   }
 });
+
+test('large inputs (native path) agree with small ones (JavaScript path), also when continued', () => {
+  const data = Buffer.alloc(10_000);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 31 + 7) & 0xff;
+  let byPieces = 0;
+  for (let at = 0; at < data.length; at += 100) byPieces = crc32c(data, byPieces, at, Math.min(at + 100, data.length));
+  assert.equal(crc32c(data), byPieces);
+  assert.equal(crc32c(data, crc32c(data, 0, 0, 3000), 3000), byPieces);
+});
