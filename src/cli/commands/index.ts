@@ -6,6 +6,8 @@ export type RegisterCommand = (program: Command, io: CliIo) => void;
 
 import { registerBackup } from './backup.ts';
 import { registerDemo } from './demo.ts';
+import { registerDrill } from './drill.ts';
+import { registerRestore } from './restore.ts';
 import { registerVerify } from './verify.ts';
 
-export const COMMANDS: readonly RegisterCommand[] = [registerBackup, registerVerify, registerDemo];
+export const COMMANDS: readonly RegisterCommand[] = [registerBackup, registerVerify, registerRestore, registerDrill, registerDemo];
