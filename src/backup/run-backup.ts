@@ -6,11 +6,14 @@
  *   3. WAL protection: a RESERVE_WAL slot before BASE_BACKUP (on the streaming session for -X stream, on the
  *      main session for -X fetch), so concurrent backups on a busy cluster never lose their WAL
  *   4. BASE_BACKUP events -> ArchiveSink calls; WAL stream -> WalSink in parallel
- *   5. end LSN -> wait for streamed WAL to reach it -> endBackup (which makes backup_manifest appear last)
+ *   5. end LSN -> wait for streamed WAL to reach it -> sessions closed (slots go with them) -> endBackup, which
+ *      makes backup_manifest appear last. endBackup is the commit point: a signal after it changes nothing.
  *
- * Failure and abort: any error, a signal, or a lost connection destroys both sessions (the server aborts the
- * backup and drops the temporary slots with them) and cleans every target, so nothing half-written looks
- * like a backup.
+ * Failure and abort: any error, a signal, or a lost connection tears the sessions down: the socket is dropped
+ * AND a CancelRequest is sent, because a walsender waiting for a (spread) start checkpoint does not look at its
+ * socket for minutes, while a cancel ends its backup at once. The server aborts the backup and drops the
+ * temporary slots when the session ends. Every target is cleaned, so nothing half-written looks like a backup.
+ * The run returns only after the cancels were sent, so a CLI that exits right after still delivered them.
  */
 import { AbortError, ConvoyError, ProtocolError } from '../errors/index.ts';
 import type { BaseBackupEvent, ConnectionParams, NoticeMessage, ReplicationSession, TablespaceInfo } from '../client/types.ts';
@@ -35,7 +38,11 @@ export interface BackupTargets {
   outcomes(): Array<{ dir: string; error?: unknown }>;
 }
 
+/** Where a run is; the CLI says it when a run is interrupted. */
+export type BackupPhase = 'connecting' | 'checkpoint' | 'copying' | 'finishing';
+
 export interface BackupObserver {
+  onPhase?(phase: BackupPhase): void;
   onStart?(info: { startLsn: Lsn; startTli: number; tablespaces: readonly TablespaceInfo[]; totalBytes: bigint | null }): void;
   onArchive?(name: string): void;
   onProgress?(bytesDone: bigint): void;
@@ -60,30 +67,67 @@ export interface BackupOutcome {
 
 const MIN_SERVER_VERSION = 100000; // temporary slots and pg_wal
 
+/** The run's server sessions, and how they are ended when the run fails. */
+class SessionSet {
+  readonly #sessions: ReplicationSession[] = [];
+  readonly #cancels: Array<Promise<void>> = [];
+  #isTornDown = false;
+
+  add(session: ReplicationSession): void {
+    this.#sessions.push(session);
+    if (this.#isTornDown) this.tearDown();
+  }
+
+  /** Drops every socket now and sends a CancelRequest for each session; idempotent, never throws. */
+  tearDown(): void {
+    this.#isTornDown = true;
+    for (const session of this.#sessions.splice(0)) {
+      session.destroy();
+      this.#cancels.push(session.cancel().catch(() => {}));
+    }
+  }
+
+  /** After success: Terminate each session; the server drops their temporary slots. */
+  async closeAll(): Promise<void> {
+    for (const session of this.#sessions.splice(0)) await session.close();
+  }
+
+  /** Resolves once every CancelRequest was sent (or failed; each is bounded by the client's timeout). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#cancels);
+  }
+}
+
 export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<BackupOutcome> {
   const startedAt = performance.now();
-  const sessions: ReplicationSession[] = [];
-  const abortAll = (): void => {
-    for (const session of sessions) session.destroy();
-  };
-  deps.signal.addEventListener('abort', abortAll, { once: true });
+  const sessions = new SessionSet();
+  const tearDown = (): void => sessions.tearDown();
+  deps.signal.addEventListener('abort', tearDown, { once: true });
   let targets: BackupTargets | null = null;
   let streamer: WalStreamer | null = null;
   try {
+    deps.observer?.onPhase?.('connecting');
     const main = await openSession(plan.connection, deps, sessions);
     const facts = await readServerFacts(main);
     targets = await deps.openTargets(facts);
     streamer = plan.walMethod === 'stream' ? await prepareStreamer(plan, facts, targets, deps, sessions) : null;
-    if (plan.walMethod === 'fetch') {
+    if (plan.walMethod === 'fetch' && plan.useTemporarySlot) {
       // Held by this session until it ends: WAL from before the start checkpoint stays until the server has
       // appended it to base.tar, however much WAL other backups and the workload write meanwhile.
-      await main.createPhysicalSlot(`pgconvoy_fetch_${main.backendPid}`, { temporary: true, reserveWal: true });
+      await main.createPhysicalSlot(`pgconvoy_fetch_${main.backendPid}`, { temporary: true, reserveWal: true })
+        .catch((error: unknown) => { throw explainSlotError(error, undefined); });
     }
-    const result = await streamBaseBackup(main, plan, facts, targets.archive, streamer, deps, abortAll);
+    deps.observer?.onPhase?.('checkpoint');
+    const result = await streamBaseBackup(main, plan, facts, targets.archive, streamer, deps, tearDown);
+    deps.observer?.onPhase?.('finishing');
+    // The server's part is over and every byte of WAL is with the destinations: release walsenders and slots
+    // before the (possibly long) fsync, and abort only up to here.
+    throwIfAborted(deps.signal);
+    await sessions.closeAll();
+    throwIfAborted(deps.signal);
     await targets.archive.endBackup({ endLsn: result.endLsn, endTli: result.endTli });
     await targets.archive.cleanup();
     await targets.wal?.cleanup();
-    for (const session of sessions.splice(0)) await session.close();
     return {
       startLsn: result.startLsn,
       endLsn: result.endLsn,
@@ -94,21 +138,22 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
     };
   } catch (caught) {
     const error = deps.signal.aborted ? abortReason(deps.signal) : (streamer?.failure ?? caught);
-    abortAll();
+    tearDown();
     if (targets !== null) {
       await targets.archive.cleanup(error).catch(() => {});
       await targets.wal?.cleanup(error).catch(() => {});
     }
+    await sessions.settled();
     throw error;
   } finally {
-    deps.signal.removeEventListener('abort', abortAll);
+    deps.signal.removeEventListener('abort', tearDown);
   }
 }
 
-async function openSession(params: ConnectionParams, deps: BackupDeps, sessions: ReplicationSession[]): Promise<ReplicationSession> {
-  if (deps.signal.aborted) throw abortReason(deps.signal);
+async function openSession(params: ConnectionParams, deps: BackupDeps, sessions: SessionSet): Promise<ReplicationSession> {
+  throwIfAborted(deps.signal);
   const session = await deps.connect({ ...params, replication: 'true' }, { signal: deps.signal });
-  sessions.push(session);
+  sessions.add(session);
   if (deps.observer?.onNotice !== undefined) session.onNotice(deps.observer.onNotice);
   if (session.serverVersionNum < MIN_SERVER_VERSION) {
     throw new ProtocolError('SERVER_VERSION_UNSUPPORTED',
@@ -131,7 +176,7 @@ async function readServerFacts(main: ReplicationSession): Promise<ServerFacts> {
 }
 
 async function prepareStreamer(plan: BackupPlan, facts: ServerFacts, targets: BackupTargets, deps: BackupDeps,
-  sessions: ReplicationSession[]): Promise<WalStreamer> {
+  sessions: SessionSet): Promise<WalStreamer> {
   if (targets.wal === null) throw new ConvoyError('INTERNAL_ASSERTION', 'stream mode without a WAL sink');
   const session = await openSession(plan.connection, deps, sessions);
   const identity = await session.identifySystem();
@@ -156,7 +201,7 @@ interface StreamResult {
 
 /** Feeds BASE_BACKUP's events to the sink in order; the sink checks the order too. */
 async function streamBaseBackup(main: ReplicationSession, plan: BackupPlan, facts: ServerFacts, sink: ArchiveSink,
-  streamer: WalStreamer | null, deps: BackupDeps, abortAll: () => void): Promise<StreamResult> {
+  streamer: WalStreamer | null, deps: BackupDeps, tearDown: () => void): Promise<StreamResult> {
   let start: { startLsn: Lsn; startTli: number } | null = null;
   let end: { endLsn: Lsn; endTli: number } | null = null;
   let place: 'none' | 'archive' | 'manifest' = 'none';
@@ -174,7 +219,8 @@ async function streamBaseBackup(main: ReplicationSession, plan: BackupPlan, fact
             ? event.tablespaces.reduce((sum, t) => sum + (t.sizeKb ?? 0n), 0n) : null;
           await sink.beginBackup({ ...start, tablespaces: event.tablespaces, serverVersionNum: facts.serverVersionNum,
             systemId: facts.systemId, walSegmentBytes: facts.walSegmentBytes });
-          streamer?.start(start.startLsn, start.startTli, abortAll);
+          streamer?.start(start.startLsn, start.startTli, tearDown);
+          deps.observer?.onPhase?.('copying');
           deps.observer?.onStart?.({ ...start, tablespaces: event.tablespaces, totalBytes: totalKb === null ? null : totalKb * 1024n });
           break;
         }
@@ -216,6 +262,10 @@ async function streamBaseBackup(main: ReplicationSession, plan: BackupPlan, fact
     });
   }
   return { ...start, ...end, bytes };
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw abortReason(signal);
 }
 
 function abortReason(signal: AbortSignal): ConvoyError {

@@ -49,7 +49,8 @@ export class WalStreamer {
   /** Before BASE_BACKUP: create the slot that holds WAL for this backup. */
   async reserve(): Promise<void> {
     if (this.#slot.name !== undefined && this.#slot.create) {
-      await this.#session.createPhysicalSlot(this.#slot.name, { temporary: !this.#slot.permanent, reserveWal: true });
+      await this.#session.createPhysicalSlot(this.#slot.name, { temporary: !this.#slot.permanent, reserveWal: true })
+        .catch((error: unknown) => { throw explainSlotError(error, undefined); });
     }
   }
 
@@ -117,10 +118,22 @@ export class WalStreamer {
   }
 }
 
-/** pg_basebackup's wording when a slot named with -S is missing, instead of the server's raw text. */
+/** SQLSTATEs of "no slot can be created here": all slots in use (53400), max_replication_slots = 0 (55000). */
+const NO_SLOT_SQLSTATES = new Set(['53400', '55000']);
+
+/**
+ * pg_basebackup's wording when a slot named with -S is missing, instead of the server's raw text; and when no
+ * temporary slot can be created, the way out (which pg_basebackup -X fetch takes silently, and loses WAL for).
+ */
 export function explainSlotError(error: unknown, slot: string | undefined): unknown {
   if (error instanceof ServerError && error.sqlstate === '42704' && slot !== undefined) {
     return new ConvoyError('SERVER_ERROR', `replication slot "${slot}" does not exist`, { cause: error });
+  }
+  if (error instanceof ServerError && NO_SLOT_SQLSTATES.has(error.sqlstate)) {
+    return new ConvoyError('SERVER_ERROR', `could not create a temporary replication slot to protect the backup's WAL: ${error.message}`, {
+      cause: error,
+      hint: 'Free a slot or raise max_replication_slots; or use --no-slot, and the server may remove WAL this backup still needs.',
+    });
   }
   return error;
 }

@@ -10,7 +10,7 @@ import { resolveConnectionParams } from '../../client/conninfo.ts';
 import { parseCompressionSpec } from '../../backup/compression-spec.ts';
 import { parseMaxRate, parseTablespaceMapping } from '../../backup/option-values.ts';
 import { validatePlan, type BackupPlan, type ManifestChecksums, type WalMethod } from '../../backup/plan.ts';
-import { runBackup, type BackupOutcome } from '../../backup/run-backup.ts';
+import { runBackup, type BackupOutcome, type BackupPhase } from '../../backup/run-backup.ts';
 import { openBackupTargets, preflightTargets } from '../../backup/targets.ts';
 import { formatLsn } from '../../util/lsn.ts';
 import type { CliIo } from '../cli-io.ts';
@@ -33,9 +33,9 @@ interface BackupFlags {
   manifestChecksums?: string;
   manifestForceEncode?: boolean;
   writeRecoveryConf?: boolean;
-  slot?: string;
+  /** `-S name` gives the name; `--no-slot` shares the attribute with it and sets it to false. */
+  slot?: string | false;
   createSlot?: boolean;
-  tempSlot: boolean;
   tablespaceMapping: string[];
   verifyChecksums: boolean;
   clean: boolean;
@@ -136,9 +136,9 @@ async function planFromFlags(flags: BackupFlags, io: CliIo): Promise<BackupPlan>
     manifestForceEncode: flags.manifestForceEncode === true,
     ...(flags.manifestChecksums === undefined ? {} : { manifestChecksums: manifestAlgorithm(flags.manifestChecksums) }),
     writeRecoveryConf: flags.writeRecoveryConf === true,
-    ...(flags.slot === undefined ? {} : { slot: flags.slot }),
+    ...(typeof flags.slot === 'string' ? { slot: flags.slot } : {}),
     createSlot: flags.createSlot === true,
-    useTemporarySlot: flags.tempSlot,
+    useTemporarySlot: flags.slot !== false,
     tablespaceMappings: flags.tablespaceMapping.map(parseTablespaceMapping),
     verifyChecksums: flags.verifyChecksums,
     noClean: !flags.clean,
@@ -150,6 +150,9 @@ async function planFromFlags(flags: BackupFlags, io: CliIo): Promise<BackupPlan>
 async function executeBackup(plan: BackupPlan, flags: BackupFlags, io: CliIo): Promise<void> {
   const progress = flags.progress === true ? createProgressView(io.stderr, 'pgconvoy') : null;
   let archive = '';
+  let phase: BackupPhase = 'connecting';
+  let startLsn: bigint | null = null;
+  let bytesDone = 0n;
   let outcome: BackupOutcome;
   try {
     outcome = await runBackup(plan, {
@@ -157,25 +160,59 @@ async function executeBackup(plan: BackupPlan, flags: BackupFlags, io: CliIo): P
       openTargets: (facts) => openBackupTargets(plan, facts, io.stdout),
       signal: io.signal,
       observer: {
+        onPhase: (next) => { phase = next; },
         onStart: (info) => {
+          startLsn = info.startLsn;
           if (flags.verbose === true) io.stderr.write(`pgconvoy: initiating base backup, start point ${formatLsn(info.startLsn)} on timeline ${info.startTli}\n`);
           progress?.start(info.totalBytes);
         },
         onArchive: (name) => { archive = name; },
-        onProgress: (bytesDone) => progress?.update(bytesDone, archive),
+        onProgress: (done) => {
+          bytesDone = done;
+          progress?.update(done, archive);
+        },
         onNotice: (notice) => io.stderr.write(`pgconvoy: ${notice.severity.toLowerCase()}: ${notice.message}\n`),
       },
     });
   } catch (error) {
     progress?.stop();
+    if (flags.json === true) {
+      const message = error instanceof Error ? error.message : String(error);
+      for (const dir of plan.destinations) io.stdout.write(`${JSON.stringify({ dir, label: plan.label, error: message })}\n`);
+    }
     if (error instanceof AbortError || (error instanceof ConvoyError && error.code === 'ABORTED')) {
-      const what = plan.noClean ? 'left incomplete (no backup_manifest)' : 'removed';
-      throw new AbortError('ABORTED', `${error.message}: backup to ${plan.destinations.map((d) => `"${d}"`).join(', ')} aborted, partial output ${what}`);
+      throw abortedError(plan, error, phase, startLsn, bytesDone);
     }
     throw error;
   }
   progress?.stop();
   reportOutcome(plan, outcome, flags, io);
+}
+
+const PHASE_TEXT: Readonly<Record<BackupPhase, string>> = {
+  connecting: 'while connecting to the server',
+  checkpoint: 'while the server was running its start checkpoint',
+  copying: 'while copying',
+  finishing: 'while finishing',
+};
+
+/**
+ * What Ctrl-C (or SIGTERM, or a lost connection reported as an abort) ended: which backup, how far it was, and
+ * what became of its destinations. The server side needs no words of its own: ending the session aborted the
+ * server's backup and dropped our temporary slot.
+ */
+function abortedError(plan: BackupPlan, error: ConvoyError, phase: BackupPhase, startLsn: bigint | null, bytesDone: bigint): AbortError {
+  const where = phase === 'copying' && startLsn !== null
+    ? `${PHASE_TEXT.copying} (started at ${formatLsn(startLsn)}, ${formatBytes(Number(bytesDone))} received)`
+    : PHASE_TEXT[phase];
+  const dirs = plan.destinations.filter((dir) => dir !== '-').map((dir) => `"${dir}"`).join(', ');
+  const output = dirs === '' ? '' : plan.noClean
+    ? `; partial output left in ${dirs} without backup_manifest`
+    : `; partial output removed from ${dirs}`;
+  return new AbortError('ABORTED', `${error.message}: backup "${plan.label}" aborted ${where}${output}`, {
+    cause: error,
+    details: { phase, ...(startLsn === null ? {} : { startLsn: formatLsn(startLsn) }) },
+  });
 }
 
 function reportOutcome(plan: BackupPlan, outcome: BackupOutcome, flags: BackupFlags, io: CliIo): void {
