@@ -24,6 +24,7 @@ export class FsError extends ConvoyError {
 export function fsError(action: string, path: string, cause: unknown): FsError | unknown {
   const errno = cause as NodeJS.ErrnoException;
   if (typeof errno?.code !== 'string') return cause;
-  const reason = errno.message.replace(/^[A-Z]+: /, '').replace(/, [a-z]+ '.*'$/, '');
+  // Node writes "ENOSPC: no space left on device, write" or "ENOENT: ..., open '/x'": keep only the reason.
+  const reason = errno.message.replace(/^[A-Z]+: /, '').replace(/, [a-z]+( '.*')?$/, '');
   return new FsError(`could not ${action} "${path}": ${reason}`, errno);
 }
