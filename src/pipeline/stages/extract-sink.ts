@@ -13,11 +13,10 @@
  */
 import { promises as fs } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { ArchiveSink, type BackupEndInfo, type BackupStartInfo } from '../archive-sink.ts';
 import { ProtocolError, TarError } from '../../errors/index.ts';
 import { TarReader, type TarEvent } from '../../tar/reader.ts';
 import type { TarHeader } from '../../tar/header.ts';
-import type { DestinationState } from '../destination/destination-state.ts';
+import { DirectoryTerminalSink } from './directory-terminal-sink.ts';
 import { FileOutput } from '../destination/file-output.ts';
 import { fsCall, makeDirectory } from '../destination/fs-helpers.ts';
 import { TaskQueue } from '../destination/task-queue.ts';
@@ -26,8 +25,7 @@ import { TaskQueue } from '../destination/task-queue.ts';
 const SMALL_FILE_BYTES = 256 * 1024;
 const BACKGROUND_TASKS = 8;
 
-export class ExtractSink extends ArchiveSink {
-  readonly #state: DestinationState;
+export class ExtractSink extends DirectoryTerminalSink {
   #reader: TarReader | null = null;
   #root = Buffer.alloc(0);
   #isBase = false;
@@ -36,21 +34,12 @@ export class ExtractSink extends ArchiveSink {
   #symlinks = new Set<string>();
   readonly #tasks = new TaskQueue(BACKGROUND_TASKS);
 
-  constructor(state: DestinationState) {
-    super(null);
-    this.#state = state;
-  }
-
-  protected override async onBeginBackup(info: BackupStartInfo): Promise<void> {
-    await this.#state.prepare(info);
-  }
-
   protected override async onBeginArchive(name: string, location: string): Promise<void> {
     if (!name.endsWith('.tar')) throw new ProtocolError('INVALID_ARCHIVE_NAME', `cannot parse archive "${name}"`);
     this.#isBase = location === '';
-    const root = this.#isBase ? this.#state.dir : this.#state.tablespaceTarget(location);
+    const root = this.#isBase ? this.state.dir : this.state.tablespaceTarget(location);
     if (!isAbsolute(location) && !this.#isBase) {
-      await fsCall('create directory', root, () => fs.mkdir(root, { recursive: true, mode: this.#state.dirMode }));
+      await fsCall('create directory', root, () => fs.mkdir(root, { recursive: true, mode: this.state.dirMode }));
     }
     this.#root = Buffer.from(`${resolve(root)}/`);
     this.#reader = new TarReader();
@@ -66,31 +55,14 @@ export class ExtractSink extends ArchiveSink {
     this.#reader?.end();
     this.#reader = null;
     await this.#tasks.drain();
-    if (this.#isBase && this.#state.options.recoveryConf !== null) await this.#writeRecoveryConf(this.#state.options.recoveryConf.autoConfLines);
+    if (this.#isBase && this.state.options.recoveryConf !== null) await this.#writeRecoveryConf(this.state.options.recoveryConf.autoConfLines);
   }
 
-  protected override async onBeginManifest(): Promise<void> {
-    await this.#state.beginManifest();
-  }
-
-  protected override async onManifestContents(chunk: Buffer): Promise<void> {
-    await this.#state.manifestContents(chunk);
-  }
-
-  protected override async onEndManifest(): Promise<void> {
-    await this.#state.endManifest();
-  }
-
-  protected override async onEndBackup(_info: BackupEndInfo): Promise<void> {
-    await this.#state.archiveDone();
-  }
-
-  protected override async onCleanup(error: unknown): Promise<void> {
+  protected override async releaseOnCleanup(): Promise<void> {
     await this.#tasks.settle();
     await this.#file?.abandon();
     this.#file = null;
     this.#small = null;
-    await this.#state.cleanup(error);
   }
 
   async #apply(event: TarEvent): Promise<void> {
@@ -120,9 +92,9 @@ export class ExtractSink extends ArchiveSink {
     this.#refuseThroughSymlink(header.name);
     const path = Buffer.concat([this.#root, header.nameBytes ?? Buffer.from(header.name)]);
     if (header.type === 'directory') {
-      await makeDirectory(path, this.#state.dirMode);
+      await makeDirectory(path, this.state.dirMode);
     } else if (header.type === 'symlink') {
-      const target = isAbsolute(header.linkname) ? this.#state.tablespaceTarget(header.linkname) : header.linkname;
+      const target = isAbsolute(header.linkname) ? this.state.tablespaceTarget(header.linkname) : header.linkname;
       await fsCall('create symbolic link', path, () => fs.symlink(target, path));
       this.#symlinks.add(header.name);
     } else if (header.size <= SMALL_FILE_BYTES) {
@@ -145,13 +117,13 @@ export class ExtractSink extends ArchiveSink {
 
   async #createFile(path: Buffer): Promise<FileOutput> {
     try {
-      return await FileOutput.create(path, this.#state.fileMode);
+      return await FileOutput.create(path, this.state.fileMode);
     } catch (error) {
       // Archives from PostgreSQL list directories before their contents; tolerate others that do not.
       if ((error as { errno?: string }).errno !== 'ENOENT') throw error;
       const parent = dirname(path.toString('latin1'));
-      await fsCall('create directory', parent, () => fs.mkdir(Buffer.from(parent, 'latin1'), { recursive: true, mode: this.#state.dirMode }));
-      return await FileOutput.create(path, this.#state.fileMode);
+      await fsCall('create directory', parent, () => fs.mkdir(Buffer.from(parent, 'latin1'), { recursive: true, mode: this.state.dirMode }));
+      return await FileOutput.create(path, this.state.fileMode);
     }
   }
 
@@ -168,8 +140,8 @@ export class ExtractSink extends ArchiveSink {
   }
 
   async #writeRecoveryConf(autoConfLines: string): Promise<void> {
-    const dir = this.#state.dir;
-    const mode = this.#state.fileMode;
+    const dir = this.state.dir;
+    const mode = this.state.fileMode;
     const autoConf = join(dir, 'postgresql.auto.conf');
     await fsCall('write file', autoConf, () => fs.appendFile(autoConf, autoConfLines, { mode }));
     const signal = join(dir, 'standby.signal');

@@ -8,11 +8,11 @@
  */
 import { join } from 'node:path';
 import { InternalError } from '../../errors/index.ts';
-import { segmentOf, walFileName, type Lsn } from '../../util/lsn.ts';
+import { walFileName, type Lsn } from '../../util/lsn.ts';
 import type { WalSink } from '../wal-sink.ts';
 import type { DestinationState } from '../destination/destination-state.ts';
 import { FileOutput } from '../destination/file-output.ts';
-import { checkHistoryFileName, doneMarkerName } from './wal-file-names.ts';
+import { checkHistoryFileName, doneMarkerName, segmentPieces } from './wal-file-names.ts';
 
 interface OpenSegment {
   readonly tli: number;
@@ -37,22 +37,15 @@ export class WalDirSink implements WalSink {
   async writeWal(tli: number, dataStart: Lsn, data: Buffer): Promise<void> {
     this.#state.assertUsable();
     const segmentBytes = this.#state.start.walSegmentBytes;
-    let lsn = dataStart;
-    let rest = data;
-    while (rest.length > 0) {
-      const segno = segmentOf(lsn, segmentBytes);
-      const offset = Number(lsn % BigInt(segmentBytes));
+    for (const piece of segmentPieces(dataStart, data, segmentBytes)) {
       let segment = this.#segment;
-      if (segment === null || segment.tli !== tli || segment.segno !== segno) {
+      if (segment === null || segment.tli !== tli || segment.segno !== piece.segno) {
         await this.#closeSegment(false);
-        segment = await this.#openSegment(tli, segno, segmentBytes);
+        segment = await this.#openSegment(tli, piece.segno, segmentBytes);
       }
-      const take = Math.min(rest.length, segmentBytes - offset);
-      await segment.file.seek(offset);
-      await segment.file.write(rest.subarray(0, take));
-      if (offset + take === segmentBytes) await this.#closeSegment(true);
-      lsn += BigInt(take);
-      rest = rest.subarray(take);
+      await segment.file.seek(piece.offset);
+      await segment.file.write(piece.bytes);
+      if (piece.isSegmentEnd) await this.#closeSegment(true);
     }
   }
 

@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { InternalError } from '../../errors/index.ts';
 import { encodeTarHeader, type TarHeader } from '../../tar/header.ts';
 import { encodeTarMember, tarEndOfArchive } from '../../tar/writer.ts';
-import { segmentOf, walFileName, type Lsn } from '../../util/lsn.ts';
+import { walFileName, type Lsn } from '../../util/lsn.ts';
 import type { WalSink } from '../wal-sink.ts';
 import type { ByteFilter } from '../compression/filter.ts';
 import { createCompressor } from '../compression/create-filter.ts';
 import type { DestinationState } from '../destination/destination-state.ts';
 import { FileOutput } from '../destination/file-output.ts';
-import { checkHistoryFileName, doneMarkerName } from './wal-file-names.ts';
+import { checkHistoryFileName, doneMarkerName, segmentPieces } from './wal-file-names.ts';
 
 const ZEROS = Buffer.alloc(1024 * 1024); // only ever read: written to files and fed to gzip
 
@@ -49,24 +49,17 @@ export class WalTarSink implements WalSink {
   async writeWal(tli: number, dataStart: Lsn, data: Buffer): Promise<void> {
     this.#state.assertUsable();
     const segmentBytes = this.#state.start.walSegmentBytes;
-    let lsn = dataStart;
-    let rest = data;
-    while (rest.length > 0) {
-      const segno = segmentOf(lsn, segmentBytes);
-      const offset = Number(lsn % BigInt(segmentBytes));
+    for (const piece of segmentPieces(dataStart, data, segmentBytes)) {
       let member = this.#member;
-      if (member === null || member.tli !== tli || member.segno !== segno) {
+      if (member === null || member.tli !== tli || member.segno !== piece.segno) {
         await this.#closeMember(segmentBytes);
-        member = await this.#openMember(tli, segno, segmentBytes);
+        member = await this.#openMember(tli, piece.segno, segmentBytes);
       }
-      if (offset < member.written) throw new InternalError('INTERNAL_ASSERTION', `WAL for segment "${member.name}" went backwards`);
-      await this.#zeros(offset - member.written);
-      const take = Math.min(rest.length, segmentBytes - offset);
-      await this.#emit(rest.subarray(0, take));
-      member.written = offset + take;
-      if (member.written === segmentBytes) await this.#closeMember(segmentBytes);
-      lsn += BigInt(take);
-      rest = rest.subarray(take);
+      if (piece.offset < member.written) throw new InternalError('INTERNAL_ASSERTION', `WAL for segment "${member.name}" went backwards`);
+      await this.#zeros(piece.offset - member.written);
+      await this.#emit(piece.bytes);
+      member.written = piece.offset + piece.bytes.length;
+      if (piece.isSegmentEnd) await this.#closeMember(segmentBytes);
     }
   }
 
