@@ -14,13 +14,20 @@
  * socket for minutes, while a cancel ends its backup at once. The server aborts the backup and drops the
  * temporary slots when the session ends. Every target is cleaned, so nothing half-written looks like a backup.
  * The run returns only after the cancels were sent, so a CLI that exits right after still delivered them.
+ *
+ * A killed process does none of that, so before BASE_BACKUP a guardian (guardian.ts) is started that holds every
+ * session's cancel key and the destinations; it is told `done` when the run ends either way (after cleanup), and
+ * otherwise cancels and cleans up in our place.
  */
+import { resolve } from 'node:path';
 import { AbortError, ConvoyError, ProtocolError } from '../errors/index.ts';
 import type { BaseBackupEvent, ConnectionParams, NoticeMessage, ReplicationSession, TablespaceInfo } from '../client/types.ts';
 import type { ArchiveSink } from '../pipeline/archive-sink.ts';
 import type { WalSink } from '../pipeline/wal-sink.ts';
 import { parseWalSegmentSize, type Lsn } from '../util/lsn.ts';
+import { spawnGuardian, type Guardian, type GuardianInit } from './guardian.ts';
 import { baseBackupOptions, type BackupPlan } from './plan.ts';
+import { inspectTargets } from './targets.ts';
 import { WalStreamer, explainSlotError, type SlotChoice } from './wal-streamer.ts';
 
 export interface ServerFacts {
@@ -47,6 +54,8 @@ export interface BackupObserver {
   onArchive?(name: string): void;
   onProgress?(bytesDone: bigint): void;
   onNotice?(notice: NoticeMessage): void;
+  /** Something the run could do without, e.g. the cleanup guardian did not start. */
+  onWarning?(message: string): void;
 }
 
 export interface BackupDeps {
@@ -54,6 +63,8 @@ export interface BackupDeps {
   openTargets(facts: ServerFacts): Promise<BackupTargets>;
   readonly signal: AbortSignal;
   readonly observer?: BackupObserver;
+  /** Starts the guardian that cleans up after a killed run; spawnGuardian unless a test replaces it. */
+  readonly startGuardian?: (init: GuardianInit, onWarning: (message: string) => void) => Guardian | null;
 }
 
 export interface BackupOutcome {
@@ -72,10 +83,18 @@ class SessionSet {
   readonly #sessions: ReplicationSession[] = [];
   readonly #cancels: Array<Promise<void>> = [];
   #isTornDown = false;
+  #guardian: Guardian | null = null;
 
   add(session: ReplicationSession): void {
     this.#sessions.push(session);
+    this.#guardian?.addSession(session.cancelKey);
     if (this.#isTornDown) this.tearDown();
+  }
+
+  /** From now on the guardian knows the cancel key of every session, present and future. */
+  guardBy(guardian: Guardian | null): void {
+    this.#guardian = guardian;
+    for (const session of this.#sessions) guardian?.addSession(session.cancelKey);
   }
 
   /** Drops every socket now and sends a CancelRequest for each session; idempotent, never throws. */
@@ -105,10 +124,13 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
   deps.signal.addEventListener('abort', tearDown, { once: true });
   let targets: BackupTargets | null = null;
   let streamer: WalStreamer | null = null;
+  let guardian: Guardian | null = null;
   try {
     deps.observer?.onPhase?.('connecting');
     const main = await openSession(plan.connection, deps, sessions);
     const facts = await readServerFacts(main);
+    guardian = await startGuardian(plan, deps);
+    sessions.guardBy(guardian);
     targets = await deps.openTargets(facts);
     streamer = plan.walMethod === 'stream' ? await prepareStreamer(plan, facts, targets, deps, sessions) : null;
     if (plan.walMethod === 'fetch' && plan.useTemporarySlot) {
@@ -147,7 +169,20 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
     throw error;
   } finally {
     deps.signal.removeEventListener('abort', tearDown);
+    await guardian?.done(); // after success, or after our own cleanup: the guardian has nothing left to do
   }
+}
+
+/**
+ * Before the targets are opened, hence before anything is created: a missing -D is one the run will create (removed
+ * on rescue), an empty one it will write into (emptied); one that is not empty (or unreadable) the run refuses.
+ */
+async function startGuardian(plan: BackupPlan, deps: BackupDeps): Promise<Guardian | null> {
+  const found = await inspectTargets(plan).catch(() => []);
+  const destinations = found.filter(({ status }) => status !== 'not-empty').map(({ dir, status }) => ({ dir: resolve(dir), wasCreated: status === 'missing' }));
+  const warn = (message: string): void => deps.observer?.onWarning?.(message);
+  const init: GuardianInit = { host: plan.connection.host, port: plan.connection.port, destinations, noClean: plan.noClean };
+  return (deps.startGuardian ?? spawnGuardian)(init, warn);
 }
 
 async function openSession(params: ConnectionParams, deps: BackupDeps, sessions: SessionSet): Promise<ReplicationSession> {

@@ -12,13 +12,19 @@ import type { BackupPlan } from './plan.ts';
 import type { BackupTargets, ServerFacts } from './run-backup.ts';
 
 export async function preflightTargets(plan: BackupPlan): Promise<void> {
-  for (const dir of plan.destinations) {
-    if (dir === '-') continue;
-    if ((await directoryStatus(dir)) === 'not-empty') {
+  for (const { dir, status } of await inspectTargets(plan)) {
+    if (status === 'not-empty') {
       throw new UsageError('TARGET_NOT_EMPTY', `directory "${dir}" exists but is not empty`,
         { hint: 'Choose an empty or new directory; pgconvoy never writes into an existing backup.' });
     }
   }
+}
+
+/** Each -D directory (not stdout) as it is now; the guardian needs to know which ones the run will create. */
+export async function inspectTargets(plan: BackupPlan): Promise<Array<{ dir: string; status: 'missing' | 'empty' | 'not-empty' }>> {
+  const found: Array<{ dir: string; status: 'missing' | 'empty' | 'not-empty' }> = [];
+  for (const dir of plan.destinations) if (dir !== '-') found.push({ dir, status: await directoryStatus(dir) });
+  return found;
 }
 
 export async function openBackupTargets(plan: BackupPlan, facts: ServerFacts, stdout: NodeJS.WritableStream): Promise<BackupTargets> {

@@ -26,7 +26,7 @@ import { isFatalSeverity, type SessionChannel } from './session-channel.ts';
 import { runStartup, type StartupResult } from './startup.ts';
 import { describeServer, openTransport, wantsSsl } from './transport.ts';
 import type {
-  BaseBackupEvent, BaseBackupOptions, ConnectionParams, IdentifySystemResult, NoticeMessage, ReplicationSession,
+  BaseBackupEvent, BaseBackupOptions, CancelKey, ConnectionParams, IdentifySystemResult, NoticeMessage, ReplicationSession,
   StartReplicationOptions, WalStream,
 } from './types.ts';
 import { ReplicationWalStream } from './wal-stream.ts';
@@ -44,7 +44,7 @@ export async function connect(params: ConnectionParams, options: { signal?: Abor
   try {
     return await connectOnce(params, password, useSsl, signal);
   } catch (error) {
-    const isHandshakeFailure = error instanceof ConnectionError && error.code === 'SSL_FAILED';
+    const isHandshakeFailure = error instanceof ConnectionError && error.code === 'SSL_FAILED' && error.details['sslStage'] === 'handshake';
     if (!(useSsl && params.sslmode === 'prefer' && isHandshakeFailure)) throw error;
     return connectOnce(params, password, false, signal);
   }
@@ -78,6 +78,23 @@ async function connectOnce(
     if (timer !== null) clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * One CancelRequest for the session `key` names, on a fresh connection to the same server. Only host and port
+ * matter, and it always travels in plain text (the server reads it before any SSL or authentication), so no
+ * password is needed: whoever holds the key may cancel. Resolves when the server closed the connection, or
+ * quietly after CANCEL_TIMEOUT_MS; rejects only when the server could not be reached.
+ */
+export async function sendCancelRequest(params: ConnectionParams, key: CancelKey): Promise<void> {
+  const timeout = AbortSignal.timeout(CANCEL_TIMEOUT_MS);
+  const socket = await openTransport(params, false, timeout);
+  await new Promise<void>((resolve) => {
+    timeout.addEventListener('abort', () => socket.destroy(), { once: true });
+    socket.once('close', () => resolve());
+    socket.once('error', () => resolve());
+    socket.end(encodeCancelRequest(key.processId, key.secretKey));
+  });
 }
 
 /** libpq's PQserverVersion: 10+ is major*10000+minor ('15.18 (Debian …)' → 150018, '18devel' → 180000). */
@@ -121,6 +138,11 @@ class ReplicationConnection implements ReplicationSession {
 
   get parameters(): ReadonlyMap<string, string> {
     return this.#parameters;
+  }
+
+  /** A getter over private fields: not enumerable, so never printed with the session. */
+  get cancelKey(): CancelKey {
+    return { processId: this.backendPid, secretKey: this.#secretKey };
   }
 
   async identifySystem(): Promise<IdentifySystemResult> {
@@ -193,13 +215,7 @@ class ReplicationConnection implements ReplicationSession {
   }
 
   async cancel(): Promise<void> {
-    const timeout = AbortSignal.timeout(CANCEL_TIMEOUT_MS);
-    const socket = await openTransport(this.#params, false, timeout);
-    await new Promise<void>((resolve) => {
-      socket.once('close', () => resolve());
-      socket.once('error', () => resolve());
-      socket.end(encodeCancelRequest(this.backendPid, this.#secretKey));
-    });
+    await sendCancelRequest(this.#params, this.cancelKey);
   }
 
   /** Runs one simple-query cycle to ReadyForQuery; the first ErrorResponse is thrown after it. */

@@ -114,22 +114,24 @@ function negotiateSsl(socket: Socket, params: ConnectionParams, signal: AbortSig
       if (result === undefined) reject(error);
       else resolve(result);
     };
-    const failure = (code: 'SSL_FAILED' | 'SSL_REFUSED', reason: string, cause?: unknown): ConnectionError =>
-      new ConnectionError(code, `${describeServer(params)} failed: ${reason}`, cause === undefined ? {} : { cause });
+    // Only a failed TLS handshake may be retried in plain text (sslmode=prefer, as libpq): a peer that answered
+    // SSLRequest with garbage is not a PostgreSQL server that lacks SSL.
+    const failure = (code: 'SSL_FAILED' | 'SSL_REFUSED', reason: string, cause?: unknown, stage: 'negotiation' | 'handshake' = 'negotiation'): ConnectionError =>
+      new ConnectionError(code, `${describeServer(params)} failed: ${reason}`, { ...(cause === undefined ? {} : { cause }), details: { sslStage: stage } });
     const onError = (error: Error): void => finish(failure('SSL_FAILED', `could not send SSL negotiation packet: ${error.message}`, error));
     const onClose = (): void => finish(failure('SSL_FAILED', 'server closed the connection during SSL negotiation'));
     const onData = (chunk: Buffer): void => {
       socket.removeListener('data', onData); // from here on the bytes belong to TLS or to the startup phase
       socket.pause();
       const answer = String.fromCharCode(chunk[0] as number);
+      if (answer !== 'S' && answer !== 'N') return finish(failure('SSL_FAILED', `received invalid response to SSL negotiation: ${answer}`));
       if (chunk.length > 1) return finish(failure('SSL_FAILED', 'received unencrypted data after SSL response'));
       if (answer === 'N') {
         if (params.sslmode === 'prefer') return finish(null, socket);
         return finish(failure('SSL_REFUSED', 'server does not support SSL, but SSL was required'));
       }
-      if (answer !== 'S') return finish(failure('SSL_FAILED', `received invalid response to SSL negotiation: ${answer}`));
       socket.removeListener('close', onClose);
-      startTls(socket, params).then((tls) => finish(null, tls), (error: unknown) => finish(failure('SSL_FAILED', `SSL error: ${(error as Error).message}`, error)));
+      startTls(socket, params).then((tls) => finish(null, tls), (error: unknown) => finish(failure('SSL_FAILED', `SSL error: ${(error as Error).message}`, error, 'handshake')));
     };
     if (signal.aborted) return finish(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -92,6 +92,15 @@ export interface WalStream extends AsyncIterable<WalStreamEvent> {
   stop(): Promise<void>;
 }
 
+/**
+ * BackendKeyData: what a CancelRequest for a session must quote. It lets anyone who holds it cancel the session's
+ * command, so it is never logged and never enumerable on the session.
+ */
+export interface CancelKey {
+  readonly processId: number;
+  readonly secretKey: Buffer;
+}
+
 export interface NoticeMessage {
   readonly severity: string;
   readonly code: string;
@@ -104,6 +113,8 @@ export interface ReplicationSession {
   readonly serverVersion: string;
   readonly backendPid: number;
   readonly parameters: ReadonlyMap<string, string>;
+  /** For a CancelRequest sent by someone else (the backup guardian); see sendCancelRequest in connection.ts. */
+  readonly cancelKey: CancelKey;
 
   identifySystem(): Promise<IdentifySystemResult>;
   show(name: string): Promise<string>;

@@ -171,6 +171,7 @@ async function executeBackup(plan: BackupPlan, flags: BackupFlags, io: CliIo): P
           bytesDone = done;
           progress?.update(done, archive);
         },
+        onWarning: (message) => io.stderr.write(`pgconvoy: warning: ${message}\n`),
         onNotice: (notice) => io.stderr.write(`pgconvoy: ${notice.severity.toLowerCase()}: ${notice.message}\n`),
       },
     });

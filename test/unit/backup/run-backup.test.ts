@@ -2,17 +2,19 @@
  * runBackup's ordering and abort rules against scripted sessions (no server): the RESERVE_WAL slot comes before
  * BASE_BACKUP on the right session, sessions are closed before endBackup, a failure or a signal drops every
  * socket AND sends a CancelRequest (and the run waits until they are sent), and endBackup is the commit point.
+ * The guardian learns every cancel key before BASE_BACKUP and is told `done` only after the run's own cleanup.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AbortError, ConvoyError, FsError } from '../../../src/errors/index.ts';
 import type {
-  BaseBackupEvent, BaseBackupOptions, IdentifySystemResult, NoticeMessage, ReplicationSession, StartReplicationOptions,
+  BaseBackupEvent, BaseBackupOptions, CancelKey, IdentifySystemResult, NoticeMessage, ReplicationSession, StartReplicationOptions,
   WalStream, WalStreamEvent,
 } from '../../../src/client/types.ts';
 import { ArchiveSink, type BackupEndInfo } from '../../../src/pipeline/archive-sink.ts';
 import type { WalSink } from '../../../src/pipeline/wal-sink.ts';
 import type { BackupPlan } from '../../../src/backup/plan.ts';
+import type { GuardianInit } from '../../../src/backup/guardian.ts';
 import { runBackup, type BackupPhase, type BackupTargets } from '../../../src/backup/run-backup.ts';
 import type { Lsn } from '../../../src/util/lsn.ts';
 
@@ -47,6 +49,10 @@ class FakeSession implements ReplicationSession {
     this.#log = log;
     this.#hangAfter = options.hangAfter ?? null;
     this.#cancelDelayMs = options.cancelDelayMs ?? 0;
+  }
+
+  get cancelKey(): CancelKey {
+    return { processId: this.backendPid, secretKey: Buffer.from([0, 0, 0, this.backendPid]) };
   }
 
   #say(what: string): void {
@@ -157,6 +163,8 @@ function harness(walMethod: 'fetch' | 'stream',
   let nextPid = 100;
   const sink = new LoggingSink(log, options.sink);
   const targets: BackupTargets = { archive: sink, wal: walMethod === 'stream' ? new LoggingWal(log) : null, outcomes: () => [{ dir: '/nowhere' }] };
+  // What the guardian was told, each with the main log's length at that moment (to check the order).
+  const guardian: Array<{ at: number; what: string; init?: GuardianInit }> = [];
   const run = runBackup(plan(walMethod, options.noSlot !== true), {
     connect: async () => {
       const pid = nextPid++;
@@ -166,8 +174,17 @@ function harness(walMethod: 'fetch' | 'stream',
     openTargets: async () => targets,
     signal: controller.signal,
     observer: { onPhase: (phase) => phases.push(phase) },
+    startGuardian: (init) => {
+      guardian.push({ at: log.length, what: 'start', init });
+      return {
+        addSession: (key) => guardian.push({ at: log.length, what: `session ${key.processId} ${key.secretKey.toString('hex')}` }),
+        done: async () => {
+          guardian.push({ at: log.length, what: 'done' });
+        },
+      };
+    },
   });
-  return { log, controller, run, phases };
+  return { log, controller, run, phases, guardian };
 }
 
 test('-X fetch: the RESERVE_WAL slot is created on the BASE_BACKUP session first; sessions close before endBackup', async () => {
@@ -240,4 +257,42 @@ test('a signal during endBackup changes nothing: the backup is complete (commit 
   const outcome = await run;
   assert.equal(outcome.endLsn, END_LSN);
   assert.deepEqual(log.slice(-2), ['sink:endBackup', 'sink:cleanup']);
+});
+
+test('the guardian knows both sessions before BASE_BACKUP and is released after a successful run', async () => {
+  const { log, run, guardian } = harness('stream');
+  await run;
+  const baseBackupAt = log.indexOf('100:BASE_BACKUP');
+  assert.deepEqual(guardian.map((entry) => entry.what), ['start', 'session 100 00000064', 'session 101 00000065', 'done']);
+  assert.ok(guardian.slice(0, 3).every((entry) => entry.at <= baseBackupAt), 'told before BASE_BACKUP');
+  assert.equal(guardian[3]?.at, log.length, 'released last, after endBackup');
+  assert.deepEqual(guardian[0]?.init, { host: '127.0.0.1', port: 5432, destinations: [{ dir: '/nowhere', wasCreated: true }], noClean: false });
+});
+
+test('after a failure the guardian is released only once the run cleaned up and sent its cancels', async () => {
+  const { log, controller, run, guardian } = harness('fetch', { hangAfter: 2, cancelDelayMs: 20 });
+  while (!log.includes('sink:beginBackup')) await new Promise((resolve) => setTimeout(resolve, 1));
+  controller.abort(new ConvoyError('ABORTED', 'interrupted by SIGTERM'));
+  await assert.rejects(run, { code: 'ABORTED' });
+  assert.deepEqual(guardian.map((entry) => entry.what), ['start', 'session 100 00000064', 'done']);
+  const doneAt = guardian[2]?.at ?? -1;
+  assert.ok(doneAt > log.indexOf('sink:cleanup(ABORTED)') && doneAt > log.indexOf('100:cancel sent'), log.join(' '));
+});
+
+test('a guardian that cannot start does not stop the run', async () => {
+  const warnings: string[] = [];
+  const log: Log = [];
+  const sink = new LoggingSink(log);
+  const outcome = await runBackup(plan('fetch'), {
+    connect: async () => new FakeSession(100, log),
+    openTargets: async () => ({ archive: sink, wal: null, outcomes: () => [{ dir: '/nowhere' }] }),
+    signal: new AbortController().signal,
+    observer: { onWarning: (message) => warnings.push(message) },
+    startGuardian: (_init, onWarning) => {
+      onWarning('could not start the cleanup guardian: spawn EAGAIN');
+      return null;
+    },
+  });
+  assert.equal(outcome.endLsn, END_LSN);
+  assert.deepEqual(warnings, ['could not start the cleanup guardian: spawn EAGAIN']);
 });

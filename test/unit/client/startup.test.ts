@@ -146,3 +146,44 @@ test('sslmode=require against a server that answers N is SSL_REFUSED; prefer con
     await server.close();
   }
 });
+
+test('sslmode=prefer: a peer answering SSLRequest with garbage fails at once; only a failed TLS handshake is retried in plain text', async () => {
+  let connections = 0;
+  const http = await scriptedServer(async (peer) => {
+    connections += 1;
+    await peer.readStartup().catch(() => ({}));
+    peer.write(Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'));
+  });
+  try {
+    await assert.rejects(connect({ ...http.params, sslmode: 'prefer' }), (error: Error & { code: string }) => {
+      assert.equal(error.code, 'SSL_FAILED');
+      assert.match(error.message, /^connection to server at "127\.0\.0\.1", port \d+ failed: received invalid response to SSL negotiation: H$/);
+      return true;
+    });
+    assert.equal(connections, 1, 'no plain-text retry against something that is not PostgreSQL');
+  } finally {
+    await http.close();
+  }
+
+  let attempts = 0;
+  const broken = await scriptedServer(async (peer) => {
+    attempts += 1;
+    if (attempts === 2) {
+      await peer.acceptStartup();
+      return;
+    }
+    await peer.readStartup().catch(() => ({}));
+    const clientHello = new Promise((resolve) => peer.socket.once('data', resolve));
+    peer.write(Buffer.from('S'));
+    await clientHello;
+    peer.write(Buffer.alloc(64, 0x41)); // not TLS: the handshake fails
+  });
+  try {
+    const session = await connect({ ...broken.params, sslmode: 'prefer' });
+    assert.equal(attempts, 2, 'the failed handshake was retried in plain text');
+    session.destroy();
+    await assert.rejects(connect({ ...broken.params, sslmode: 'require' }), { code: 'SSL_FAILED' });
+  } finally {
+    await broken.close();
+  }
+});
