@@ -30,6 +30,11 @@ export interface Destination {
   readonly wal: WalSink | null;
   /** Stage names in order, first stage first, then the WAL sink if any (e.g. ['decompress', 'extract', 'wal-dir']). */
   describe(): string[];
+  /**
+   * Called by fanOut when this destination shares one stream with others: its file writes then go to the thread
+   * pool, so the destinations write in parallel (see destination/file-output.ts). Must come before beginBackup.
+   */
+  useOverlappedWrites?(): void;
 }
 
 export function createDestination(options: DestinationOptions): Destination {
@@ -69,5 +74,8 @@ export function createDestination(options: DestinationOptions): Destination {
     }
   }
   const walStage = wal === null ? [] : [options.format === 'plain' ? 'wal-dir' : 'wal-tar'];
-  return { dir: options.dir, archive, wal, describe: () => [...stages, ...walStage] };
+  return {
+    dir: options.dir, archive, wal, describe: () => [...stages, ...walStage],
+    useOverlappedWrites: () => { state.writeMode = 'overlapped'; },
+  };
 }

@@ -6,6 +6,8 @@
  * A destination whose call fails is cleaned up with its own error (archive chain and WAL sink) and dropped; the
  * others go on. Only when every destination has failed does a call throw, with the first error. outcomes() reports
  * each destination's fate. Archive and WAL calls share the set of live destinations: failing in one drops both.
+ * With more than one destination their file writes are switched to 'overlapped' (thread pool), so they proceed in
+ * parallel rather than one destination after another.
  */
 import { ArchiveSink, type BackupEndInfo, type BackupStartInfo } from './archive-sink.ts';
 import type { WalSink } from './wal-sink.ts';
@@ -94,6 +96,7 @@ class FanOutWalSink implements WalSink {
 
 export function fanOut(destinations: readonly Destination[]): FanOutDestination {
   if (destinations.length === 0) throw new InternalError('INTERNAL_ASSERTION', 'fan-out needs at least one destination');
+  if (destinations.length > 1) for (const destination of destinations) destination.useOverlappedWrites?.();
   const group = new FanOutGroup(destinations);
   const hasWal = destinations.some((destination) => destination.wal !== null);
   return {

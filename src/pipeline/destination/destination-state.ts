@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { InternalError, UsageError } from '../../errors/index.ts';
 import type { BackupStartInfo } from '../archive-sink.ts';
-import { FileOutput } from './file-output.ts';
+import { FileOutput, type WriteMode } from './file-output.ts';
 import { directoryStatus, emptyDirectory, fsCall, makeDirectory, removeIfExists, syncPath, syncTree } from './fs-helpers.ts';
 import { STDOUT_DIR, type DestinationOptions } from './options.ts';
 
@@ -43,6 +43,8 @@ export class DestinationState {
   #isComplete = false;
   #failure: unknown = null;
   #cleanup: Promise<void> | null = null;
+  /** How this destination's files are written: 'overlapped' once it shares one stream with others (fan-out). */
+  writeMode: WriteMode = 'sync';
 
   constructor(options: DestinationOptions) {
     this.options = options;
@@ -97,8 +99,13 @@ export class DestinationState {
     return this.#mapping.get(absolute) ?? absolute;
   }
 
+  /** A new file of this destination, with its file mode and write mode. */
+  createFile(path: string | Buffer): Promise<FileOutput> {
+    return FileOutput.create(path, this.fileMode, this.writeMode);
+  }
+
   async beginManifest(): Promise<void> {
-    this.#manifest = await FileOutput.create(join(this.dir, MANIFEST_TEMP_NAME), this.fileMode);
+    this.#manifest = await this.createFile(join(this.dir, MANIFEST_TEMP_NAME));
     this.#hasManifest = true;
   }
 

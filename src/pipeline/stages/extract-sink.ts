@@ -8,7 +8,7 @@
  * pg_basebackup does. Paths are built from the member's exact name bytes. Names were made safe by the tar reader;
  * this stage adds the other half of extraction safety: nothing is written through a symlink an archive created.
  * Small files are collected (by reference) and written in the background, a bounded number at a time (TaskQueue);
- * large files stream through FileOutput (batched, double-buffered writes) and are closed in the background.
+ * large files stream through FileOutput (batched writes) and are closed in the background.
  * Directories and symlinks are created inline, so they exist before anything is written below them.
  */
 import { promises as fs } from 'node:fs';
@@ -17,7 +17,7 @@ import { ProtocolError, TarError } from '../../errors/index.ts';
 import { TarReader, type TarEvent } from '../../tar/reader.ts';
 import type { TarHeader } from '../../tar/header.ts';
 import { DirectoryTerminalSink } from './directory-terminal-sink.ts';
-import { FileOutput } from '../destination/file-output.ts';
+import type { FileOutput } from '../destination/file-output.ts';
 import { fsCall, makeDirectory } from '../destination/fs-helpers.ts';
 import { TaskQueue } from '../destination/task-queue.ts';
 
@@ -79,7 +79,11 @@ export class ExtractSink extends DirectoryTerminalSink {
         const small = this.#small;
         this.#file = null;
         this.#small = null;
-        if (file !== null) await this.#tasks.run(() => file.close());
+        // run() refuses new work once a background task failed; the file is ours to close then.
+        if (file !== null) await this.#tasks.run(() => file.close()).catch(async (error: unknown) => {
+          await file.abandon();
+          throw error;
+        });
         if (small !== null) await this.#tasks.run(() => this.#writeSmallFile(small.path, small.chunks));
         break;
       }
@@ -117,13 +121,13 @@ export class ExtractSink extends DirectoryTerminalSink {
 
   async #createFile(path: Buffer): Promise<FileOutput> {
     try {
-      return await FileOutput.create(path, this.state.fileMode);
+      return await this.state.createFile(path);
     } catch (error) {
       // Archives from PostgreSQL list directories before their contents; tolerate others that do not.
       if ((error as { errno?: string }).errno !== 'ENOENT') throw error;
       const parent = dirname(path.toString('latin1'));
       await fsCall('create directory', parent, () => fs.mkdir(Buffer.from(parent, 'latin1'), { recursive: true, mode: this.state.dirMode }));
-      return await FileOutput.create(path, this.state.fileMode);
+      return await this.state.createFile(path);
     }
   }
 

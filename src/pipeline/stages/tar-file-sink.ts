@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { ProtocolError } from '../../errors/index.ts';
 import { DirectoryTerminalSink } from './directory-terminal-sink.ts';
-import { FileOutput } from '../destination/file-output.ts';
+import type { FileOutput } from '../destination/file-output.ts';
 
 export class TarFileSink extends DirectoryTerminalSink {
   #file: FileOutput | null = null;
@@ -16,7 +16,7 @@ export class TarFileSink extends DirectoryTerminalSink {
     if (name === '' || name.startsWith('.') || name.includes('/') || name.includes('\\')) {
       throw new ProtocolError('INVALID_ARCHIVE_NAME', `invalid archive name "${name}"`);
     }
-    this.#file = await FileOutput.create(join(this.state.dir, name), this.state.fileMode);
+    this.#file = await this.state.createFile(join(this.state.dir, name));
   }
 
   protected override async onArchiveContents(chunk: Buffer): Promise<void> {

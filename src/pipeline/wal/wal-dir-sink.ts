@@ -11,7 +11,7 @@ import { InternalError } from '../../errors/index.ts';
 import { walFileName, type Lsn } from '../../util/lsn.ts';
 import type { WalSink } from '../wal-sink.ts';
 import type { DestinationState } from '../destination/destination-state.ts';
-import { FileOutput } from '../destination/file-output.ts';
+import type { FileOutput } from '../destination/file-output.ts';
 import { checkHistoryFileName, doneMarkerName, segmentPieces } from './wal-file-names.ts';
 
 interface OpenSegment {
@@ -52,7 +52,7 @@ export class WalDirSink implements WalSink {
   async writeHistory(filename: string, content: Buffer): Promise<void> {
     this.#state.assertUsable();
     checkHistoryFileName(filename);
-    const file = await FileOutput.create(join(this.#walDir, filename), this.#state.fileMode);
+    const file = await this.#state.createFile(join(this.#walDir, filename));
     await file.write(content);
     await file.close();
     await this.#markDone(filename);
@@ -74,7 +74,7 @@ export class WalDirSink implements WalSink {
 
   async #openSegment(tli: number, segno: bigint, segmentBytes: number): Promise<OpenSegment> {
     const name = walFileName(tli, segno, segmentBytes);
-    const file = await FileOutput.create(join(this.#walDir, name), this.#state.fileMode);
+    const file = await this.#state.createFile(join(this.#walDir, name));
     await file.truncate(segmentBytes);
     this.#segment = { tli, segno, name, file };
     return this.#segment;
@@ -89,7 +89,7 @@ export class WalDirSink implements WalSink {
   }
 
   async #markDone(name: string): Promise<void> {
-    const marker = await FileOutput.create(join(this.#walDir, doneMarkerName(name)), this.#state.fileMode);
+    const marker = await this.#state.createFile(join(this.#walDir, doneMarkerName(name)));
     await marker.close();
   }
 }

@@ -16,7 +16,7 @@ import type { WalSink } from '../wal-sink.ts';
 import type { ByteFilter } from '../compression/filter.ts';
 import { createCompressor } from '../compression/create-filter.ts';
 import type { DestinationState } from '../destination/destination-state.ts';
-import { FileOutput } from '../destination/file-output.ts';
+import type { FileOutput } from '../destination/file-output.ts';
 import { checkHistoryFileName, doneMarkerName, segmentPieces } from './wal-file-names.ts';
 
 const ZEROS = Buffer.alloc(1024 * 1024); // only ever read: written to files and fed to gzip
@@ -118,7 +118,7 @@ export class WalTarSink implements WalSink {
   async #emit(bytes: Buffer): Promise<void> {
     if (this.#file === null) {
       const name = this.#gzipLevel === null ? 'pg_wal.tar' : 'pg_wal.tar.gz';
-      this.#file = await FileOutput.create(join(this.#state.dir, name), this.#state.fileMode);
+      this.#file = await this.#state.createFile(join(this.#state.dir, name));
       if (this.#gzipLevel !== null) this.#filter = createCompressor('gzip', this.#gzipLevel);
     }
     if (this.#filter !== null) await this.#filter.write(bytes, this.#toFile);

@@ -148,3 +148,14 @@ test('the slowest destination sets the pace: a call returns only when all have f
   assert.deepEqual(order, ['fast', 'slow', 'returned']);
   await fan.archive.cleanup(new Error('stop'));
 });
+
+test('several destinations are switched to overlapped writes; a single one keeps synchronous writes', () => {
+  const switched: string[] = [];
+  const fake = (dir: string): Destination => ({
+    dir, archive: new RecordingSink(), wal: null, describe: () => [], useOverlappedWrites: () => switched.push(dir),
+  });
+  fanOut([fake('a')]);
+  assert.deepEqual(switched, []);
+  fanOut([fake('b'), fake('c')]);
+  assert.deepEqual(switched, ['b', 'c']);
+});

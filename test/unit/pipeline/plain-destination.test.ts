@@ -182,3 +182,21 @@ test('-X stream: segments full size, .done for completed ones, partial zero-padd
   assert.equal(mode(join(walDir, '000000010000000000000003')), 0o600);
   assert.equal(existsSync(join(dir, 'backup_manifest')), true);
 }));
+
+test('a failed background write: the large file still being extracted is closed, not left to the garbage collector', { skip: !existsSync('/proc/self/fd') }, withDirs(async (root) => {
+  const openDescriptors = (): number => readdirSync('/proc/self/fd').length;
+  const before = openDescriptors();
+  const dir = join(root, 'data');
+  const destination = createDestination(destinationOptions(dir, { sync: false }));
+  // "d" is created as a directory first, so writing the small file "d" fails (EISDIR) in the background; the
+  // large file after it reaches its end while the task queue already refuses new work.
+  const archive = buildTar([
+    { name: 'd', type: 'directory' },
+    { name: 'd', content: 'small' },
+    { name: 'big', content: Buffer.alloc(600 * 1024, 7) },
+  ]);
+  await assert.rejects(driveBackup(destination.archive, [{ name: 'base.tar', location: '', bytes: archive }], MANIFEST, { chunkBytes: 64 * 1024 }));
+  await destination.archive.cleanup(new Error('failed'));
+  assert.equal(openDescriptors(), before);
+  assert.equal(existsSync(dir), false);
+}));

@@ -1,17 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileOutput } from '../../../../src/pipeline/destination/file-output.ts';
 import { TaskQueue } from '../../../../src/pipeline/destination/task-queue.ts';
 import { ConvoyError } from '../../../../src/errors/index.ts';
 import { tempDir } from '../pipeline-helpers.ts';
 
-test('batched, double-buffered writes land at the right positions; seek and truncate', async () => {
+for (const writeMode of ['sync', 'overlapped'] as const) {
+test(`${writeMode}: batched writes land at the right positions; seek and truncate`, async () => {
   const dir = tempDir();
   try {
     const path = join(dir, 'f');
-    const file = await FileOutput.create(path, 0o640);
+    const file = await FileOutput.create(path, 0o640, writeMode);
     const expected: Buffer[] = [];
     for (let i = 0; i < 700; i++) {
       const chunk = Buffer.alloc(4093, i & 255);
@@ -31,6 +32,39 @@ test('batched, double-buffered writes land at the right positions; seek and trun
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+}
+
+test('a full batch is on disk when the write that completed it returns; a failing batch throws from that call', async () => {
+  const dir = tempDir();
+  try {
+    const path = join(dir, 'f');
+    const file = await FileOutput.create(path, 0o600);
+    await file.write(Buffer.alloc(512 * 1024, 1));
+    assert.equal(statSync(path).size, 0, 'half a batch is only collected');
+    await file.write(Buffer.alloc(512 * 1024, 2));
+    assert.equal(statSync(path).size, 1024 * 1024, 'the completed batch was written before write() resolved');
+    await file.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (!existsSync('/dev/full')) return;
+  const full = await FileOutput.create('/dev/full', 0o600);
+  await full.write(Buffer.alloc(1024));
+  await assert.rejects(full.write(Buffer.alloc(1024 * 1024)), { code: 'DISK_FULL' });
+  await full.abandon();
+  const overlapped = await FileOutput.create('/dev/full', 0o600, 'overlapped');
+  await overlapped.write(Buffer.alloc(1024 * 1024));
+  await assert.rejects(overlapped.close(), { code: 'DISK_FULL' }, 'an overlapped write fails later, at the latest in close()');
+});
+
+test('close() whose last write fails still closes the file (no descriptor left for the garbage collector)', { skip: !existsSync('/dev/full') || !existsSync('/proc/self/fd') }, async () => {
+  const openDescriptors = (): number => readdirSync('/proc/self/fd').length;
+  const before = openDescriptors();
+  const file = await FileOutput.create('/dev/full', 0o600);
+  await file.write(Buffer.alloc(1024));
+  await assert.rejects(file.close(), { code: 'DISK_FULL' });
+  assert.equal(openDescriptors(), before);
 });
 
 test('ENOSPC becomes FsError DISK_FULL', { skip: !existsSync('/dev/full') }, async () => {
