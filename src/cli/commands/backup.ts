@@ -54,8 +54,12 @@ interface BackupFlags {
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export const registerBackup: RegisterCommand = (program: Command, io: CliIo) => {
+  // -S NAME and --no-slot share commander's `slot` attribute (the last one wins); record both to refuse the pair.
+  const slotFlags = { named: false, none: false };
   program
     .command('backup')
+    .on('option:slot', () => { slotFlags.named = true; })
+    .on('option:no-slot', () => { slotFlags.none = true; })
     .description('take a base backup of a running PostgreSQL cluster over the replication protocol')
     .helpOption('-?, --help', 'show this help')
     .option('-D, --pgdata <dir>', 'receive the backup into this directory ("-" = tar to stdout); repeat for several copies of one read', collect, [])
@@ -86,9 +90,11 @@ export const registerBackup: RegisterCommand = (program: Command, io: CliIo) => 
     .option('-h, --host <hostname>', 'database server host or socket directory')
     .option('-p, --port <port>', 'database server port number')
     .option('-U, --username <name>', 'connect as specified database user')
+    // -W before -w: declared first, "--no-password" would make `password` default to true (always prompting).
+    .option('-W, --password', 'force password prompt')
     .option('-w, --no-password', 'never prompt for password')
-    .option('-W, --password', 'force password prompt (should happen automatically)')
     .action(async (flags: BackupFlags) => {
+      if (slotFlags.named && slotFlags.none) throw new UsageError('OPTION_CONFLICT', '--no-slot cannot be used with slot name');
       const plan = await planFromFlags(flags, io);
       await preflightTargets(plan);
       await executeBackup(plan, flags, io);
