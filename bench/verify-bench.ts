@@ -1,0 +1,59 @@
+/**
+ * `pgconvoy verify` against `pg_verifybackup` (PostgreSQL 15) on the same plain backup, alternating, with the
+ * default checks of both (manifest checksums of every file, and the WAL parsed). Called by backup-bench.ts on a
+ * plain backup of its pgbench cluster; run alone it takes `--dir=PLAIN_BACKUP`, or builds its own cluster with
+ * --scale=N (default 100) and backs it up with pg_basebackup first.
+ *
+ * Flags: --dir=DIR | --scale=N, --runs=N (default 5), --tsx.
+ */
+import { realpathSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PgInstall } from '../src/cluster/binaries.ts';
+import { intFlag, measure, median, parseFlags, pgconvoyCommand, requireInstall15, requireTool, scratchDir, startBenchCluster, table, type Measured } from './common.ts';
+
+export async function runVerifyBench(dir: string, opts: { runs: number; useTsx: boolean; install: PgInstall; log: (line: string) => void; bin?: string }): Promise<void> {
+  const pgVerifybackup = requireTool(opts.install, 'pg_verifybackup');
+  const convoy = [...pgconvoyCommand(opts.useTsx, opts.bin), 'verify', '-q'];
+  const results = { pgVerifybackup: [] as Measured[], pgconvoy: [] as Measured[] };
+  for (let run = 0; run < opts.runs; run += 1) {
+    const order = run % 2 === 0 ? (['pgVerifybackup', 'pgconvoy'] as const) : (['pgconvoy', 'pgVerifybackup'] as const);
+    for (const tool of order) {
+      const result = await measure(tool === 'pgconvoy' ? [...convoy, dir] : [pgVerifybackup, '-q', dir]);
+      results[tool].push(result);
+      opts.log(`verify run ${run + 1}/${opts.runs} ${tool === 'pgconvoy' ? 'pgconvoy verify ' : 'pg_verifybackup '} ${result.seconds.toFixed(2)} s, peak RSS ${result.peakRssMb.toFixed(0)} MB`);
+    }
+  }
+  const theirs = median(results.pgVerifybackup.map((result) => result.seconds));
+  const ours = median(results.pgconvoy.map((result) => result.seconds));
+  opts.log('');
+  opts.log(`verify a plain backup (CRC32C manifest, WAL parsed), ${opts.runs} runs per tool`);
+  opts.log(table(['tool', 'median s', 'ratio', 'peak RSS MB'], [
+    ['pg_verifybackup', theirs.toFixed(2), '1.00', Math.max(...results.pgVerifybackup.map((result) => result.peakRssMb)).toFixed(0)],
+    ['pgconvoy verify', ours.toFixed(2), (ours / theirs).toFixed(2), Math.max(...results.pgconvoy.map((result) => result.peakRssMb)).toFixed(0)],
+  ]));
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  const runs = intFlag(flags, 'runs', 5);
+  const log = (line: string): void => void process.stdout.write(`${line}\n`);
+  const given = flags.get('dir');
+  if (given !== undefined) {
+    await runVerifyBench(given, { runs, useTsx: flags.has('tsx'), install: requireInstall15(), log });
+    return;
+  }
+  const cluster = await startBenchCluster(intFlag(flags, 'scale', 100), log);
+  try {
+    const dir = join(await scratchDir('verify'), 'backup');
+    await measure([requireTool(cluster.install, 'pg_basebackup'), '-h', cluster.host, '-p', String(cluster.port), '-U', 'postgres', '-c', 'fast', '-X', 'fetch', '-Fp', '-D', dir]);
+    await runVerifyBench(dir, { runs, useTsx: flags.has('tsx'), install: cluster.install, log });
+    await rm(dir, { recursive: true, force: true });
+  } finally {
+    await cluster.stop('fast');
+  }
+}
+
+const entry = process.argv[1];
+if (entry !== undefined && realpathSync(entry) === fileURLToPath(import.meta.url)) await main();
