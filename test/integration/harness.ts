@@ -22,6 +22,7 @@ import { psql } from './harness/psql.ts';
 export { psql } from './harness/psql.ts';
 export { startPgbench, checkPgbenchInvariant, type PgbenchRun } from './harness/pgbench.ts';
 export { runCli, REPO_ROOT, type CliResult } from './harness/run-cli.ts';
+export { runTool, type ToolRun } from './harness/run-tool.ts';
 export type { PgInstall } from '../../src/cluster/binaries.ts';
 export { LocalCluster } from '../../src/cluster/local-cluster.ts';
 

@@ -4,26 +4,17 @@
  * and a tar header walk to find a member's data in an archive.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { requireTool } from '../harness/psql.ts';
-import type { TestCluster } from '../harness.ts';
+import { runTool, type TestCluster, type ToolRun } from '../harness.ts';
 
-export interface ToolRun { status: number | null; stdout: string; stderr: string; ms: number }
+export type { ToolRun };
 
+/** Runs a tool; `cwd` optional. */
 export function run(path: string, args: string[], cwd?: string): Promise<ToolRun> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr, ms: performance.now() - started }));
-  });
+  return runTool(path, args, cwd === undefined ? {} : { cwd });
 }
 
 export async function basebackup(cluster: TestCluster, dir: string, args: string[]): Promise<string> {

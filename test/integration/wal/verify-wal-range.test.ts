@@ -1,30 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cp, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toolPath } from '../../../src/cluster/binaries.ts';
 import { formatLsn, parseLsn, segmentOf, walFileName, type Lsn } from '../../../src/util/lsn.ts';
 import { verifyWalRange, walDirectorySource, type WalRangeReport } from '../../../src/wal/index.ts';
 import { flip } from '../../unit/wal/wal-builder.ts';
-import { majorMatrix, psql, startCluster, startPgbench, tmpDir, type TestCluster } from '../harness.ts';
+import { majorMatrix, psql, runTool, startCluster, startPgbench, tmpDir, type TestCluster, type ToolRun } from '../harness.ts';
 
 const SEGMENT_BYTES = 16 << 20;
 const SETTINGS = { wal_keep_size: '2GB', max_wal_size: '4GB', checkpoint_timeout: '1h' };
 
-interface Tool { status: number | null; stdout: string; stderr: string; ms: number }
-
-function run(path: string, args: string[]): Promise<Tool> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PGCONNECT_TIMEOUT: '10' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr, ms: performance.now() - started }));
-  });
+/** pg_basebackup / pg_waldump with a connect timeout, so a stuck server fails the test instead of hanging it. */
+function run(path: string, args: string[]): Promise<ToolRun> {
+  return runTool(path, args, { env: { ...process.env, PGCONNECT_TIMEOUT: '10' } });
 }
 
 async function lsnOf(cluster: TestCluster, sql: string): Promise<Lsn> {
