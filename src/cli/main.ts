@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConvoyError } from '../errors/index.ts';
 import type { CliIo } from './cli-io.ts';
-import { COMMANDS } from './commands/index.ts';
+import { commandsFor } from './commands/index.ts';
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   let status = 0;
@@ -27,14 +27,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       outputError: () => {}, // reported below in our own format
     });
   const scoped: CliIo = { ...io, setExitStatus: (code) => { status = code; } };
-  for (const register of COMMANDS) register(program, scoped);
+  for (const register of await commandsFor(argv)) register(program, scoped);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return status;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0; // --help, --version
-      io.stderr.write(`pgconvoy: error: ${error.message.replace(/^error: /, '')}\n`);
+      io.stderr.write(`pgconvoy: error: ${error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}\n`);
       io.stderr.write('pgconvoy: hint: Try "pgconvoy --help" for more information.\n');
       return 1;
     }

@@ -9,7 +9,7 @@ import { registerVerify, successLine } from '../../../src/cli/commands/verify.ts
 import type { VerifyReport } from '../../../src/verify/index.ts';
 import { plainBackup, sampleFiles } from './backup-builder.ts';
 
-/** `pgconvoy verify ...` on a program of its own (the lead registers the command in COMMANDS). */
+/** `pgconvoy verify ...` on a program of its own (independent of the registry in commands/index.ts). */
 async function run(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
