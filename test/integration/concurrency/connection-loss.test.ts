@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { psql, startCluster, tmpDir, type TestCluster } from '../harness.ts';
 import { expectServerClean, listDir, serverArgs, serverBackupState, startCli, waitForPhase } from './helpers.ts';
 
@@ -15,18 +15,31 @@ async function ballastCluster(): Promise<TestCluster> {
   return cluster;
 }
 
+/**
+ * Starts a slowed backup, lets `interrupt` cut the server side once files are streaming, and checks the failure
+ * is one clear error line with exit status 1 and no destination left behind.
+ */
+async function interruptedBackup(t: TestContext, cluster: TestCluster, name: string, args: string[],
+  interrupt: () => Promise<void>, error: RegExp): Promise<void> {
+  const dir = join(await tmpDir(name), 'b');
+  const backup = startCli(['backup', ...serverArgs(cluster), '-D', dir, '-c', 'fast', '-r', '4M', ...args]);
+  await waitForPhase(cluster, 'streaming database files');
+  await interrupt();
+  const result = await backup.result;
+  t.diagnostic(result.stderr.trim());
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, error);
+  assert.equal(await listDir(dir), null);
+}
+
+const TERMINATED = /^pgconvoy: error: (error during base backup: )?terminating connection due to administrator command$/m;
+
 test('pg_terminate_backend of the BASE_BACKUP walsender: clear error, exit 1, cleaned', { timeout: 60_000 }, async (t) => {
   const cluster = await ballastCluster();
   try {
-    const dir = join(await tmpDir('terminate-main'), 'b');
-    const backup = startCli(['backup', ...serverArgs(cluster), '-D', dir, '-X', 'fetch', '-c', 'fast', '-r', '4M']);
-    await waitForPhase(cluster, 'streaming database files');
-    await psql(cluster, 'SELECT pg_terminate_backend(pid) FROM pg_stat_progress_basebackup');
-    const result = await backup.result;
-    t.diagnostic(result.stderr.trim());
-    assert.equal(result.status, 1);
-    assert.match(result.stderr, /^pgconvoy: error: (error during base backup: )?terminating connection due to administrator command$/m);
-    assert.equal(await listDir(dir), null);
+    await interruptedBackup(t, cluster, 'terminate-main', ['-X', 'fetch'], async () => {
+      await psql(cluster, 'SELECT pg_terminate_backend(pid) FROM pg_stat_progress_basebackup');
+    }, TERMINATED);
     await expectServerClean(cluster, 5_000);
   } finally {
     await cluster.stopAndRemove();
@@ -36,17 +49,11 @@ test('pg_terminate_backend of the BASE_BACKUP walsender: clear error, exit 1, cl
 test('pg_terminate_backend of the WAL-streaming walsender (-X stream): clear error, exit 1, cleaned', { timeout: 60_000 }, async (t) => {
   const cluster = await ballastCluster();
   try {
-    const dir = join(await tmpDir('terminate-stream'), 'b');
-    const backup = startCli(['backup', ...serverArgs(cluster), '-D', dir, '-X', 'stream', '-F', 't', '-c', 'fast', '-r', '4M']);
-    await waitForPhase(cluster, 'streaming database files');
-    const [[terminated] = []] = await psql(cluster, 'SELECT count(pg_terminate_backend(pid)) FROM pg_stat_replication ' +
-      'WHERE pid NOT IN (SELECT pid FROM pg_stat_progress_basebackup)');
-    assert.equal(terminated, '1');
-    const result = await backup.result;
-    t.diagnostic(result.stderr.trim());
-    assert.equal(result.status, 1);
-    assert.match(result.stderr, /^pgconvoy: error: (error during base backup: )?terminating connection due to administrator command$/m);
-    assert.equal(await listDir(dir), null);
+    await interruptedBackup(t, cluster, 'terminate-stream', ['-X', 'stream', '-F', 't'], async () => {
+      const [[terminated] = []] = await psql(cluster, 'SELECT count(pg_terminate_backend(pid)) FROM pg_stat_replication ' +
+        'WHERE pid NOT IN (SELECT pid FROM pg_stat_progress_basebackup)');
+      assert.equal(terminated, '1');
+    }, TERMINATED);
     await expectServerClean(cluster, 5_000);
   } finally {
     await cluster.stopAndRemove();
@@ -56,15 +63,8 @@ test('pg_terminate_backend of the WAL-streaming walsender (-X stream): clear err
 test('server stopped with -m immediate mid-backup: clear error, exit 1, cleaned, nothing left after restart', { timeout: 60_000 }, async (t) => {
   const cluster = await ballastCluster();
   try {
-    const dir = join(await tmpDir('server-gone'), 'b');
-    const backup = startCli(['backup', ...serverArgs(cluster), '-D', dir, '-X', 'stream', '-c', 'fast', '-r', '4M']);
-    await waitForPhase(cluster, 'streaming database files');
-    await cluster.stop('immediate');
-    const result = await backup.result;
-    t.diagnostic(result.stderr.trim());
-    assert.equal(result.status, 1);
-    assert.match(result.stderr, /^pgconvoy: error: (server closed the connection unexpectedly|terminating connection because of crash of another server process)/m);
-    assert.equal(await listDir(dir), null);
+    await interruptedBackup(t, cluster, 'server-gone', ['-X', 'stream'], () => cluster.stop('immediate'),
+      /^pgconvoy: error: (server closed the connection unexpectedly|terminating connection because of crash of another server process)/m);
     await cluster.start({ port: cluster.port });
     assert.deepEqual(await serverBackupState(cluster), { backups: 0, phases: [], slots: [], walsenders: 0 });
   } finally {
