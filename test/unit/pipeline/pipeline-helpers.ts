@@ -2,7 +2,7 @@
  * Helpers for pipeline tests: a recording terminal sink, PostgreSQL-shaped archives built in memory, and a driver
  * that plays the lead's part (beginBackup, archives, manifest, endBackup, cleanup).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArchiveSink, type BackupEndInfo, type BackupStartInfo } from '../../../src/pipeline/archive-sink.ts';
@@ -130,6 +130,18 @@ export function readTar(bytes: Buffer): { members: Map<string, ReadMember>; orde
   }
   reader.end();
   return { members, order };
+}
+
+/** A test body that gets a fresh temporary directory, removed afterwards whatever happens. */
+export function withTempDir(run: (root: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const root = tempDir();
+    try {
+      await run(root);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  };
 }
 
 export function tempDir(): string {

@@ -1,29 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDestination } from '../../../src/pipeline/build-destination.ts';
 import { createCompressor } from '../../../src/pipeline/compression/create-filter.ts';
 import type { CompressionMethod } from '../../../src/pipeline/compression/filter.ts';
 import { ConvoyError } from '../../../src/errors/index.ts';
 import { runFilter } from './compression/filter-helpers.ts';
-import { SEGMENT_BYTES, buildTar, destinationOptions, driveBackup, sampleBaseTar, startInfo, tempDir } from './pipeline-helpers.ts';
+import { SEGMENT_BYTES, buildTar, destinationOptions, driveBackup, sampleBaseTar, startInfo, withTempDir } from './pipeline-helpers.ts';
 
 const mode = (path: string): number => lstatSync(path).mode & 0o7777;
 const MANIFEST = Buffer.from('{ "PostgreSQL-Backup-Manifest-Version": 2,\n"Files": [] }\n');
 
-function withDirs(run: (root: string) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const root = tempDir();
-    try {
-      await run(root);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
-  };
-}
-
-test('extracts base.tar and a tablespace with -T mapping, modes, symlink, manifest last', withDirs(async (root) => {
+test('extracts base.tar and a tablespace with -T mapping, modes, symlink, manifest last', withTempDir(async (root) => {
   const dir = join(root, 'out/data');
   const oldLocation = join(root, 'server/ts1');
   const newLocation = join(root, 'mapped/ts1');
@@ -56,7 +45,7 @@ test('extracts base.tar and a tablespace with -T mapping, modes, symlink, manife
   assert.equal(existsSync(join(dir, 'backup_manifest.tmp')), false);
 }));
 
-test('group permissions: 0750 directories and 0640 files', withDirs(async (root) => {
+test('group permissions: 0750 directories and 0640 files', withTempDir(async (root) => {
   const dir = join(root, 'data');
   const destination = createDestination(destinationOptions(dir, { dataDirectoryMode: 0o750, sync: false }));
   await driveBackup(destination.archive, [{ name: 'base.tar', location: '', bytes: sampleBaseTar() }], MANIFEST);
@@ -68,7 +57,7 @@ test('group permissions: 0750 directories and 0640 files', withDirs(async (root)
 }));
 
 for (const method of ['gzip', 'lz4', 'zstd'] as CompressionMethod[]) {
-  test(`server-compressed ${method} archives are decompressed before extraction`, withDirs(async (root) => {
+  test(`server-compressed ${method} archives are decompressed before extraction`, withTempDir(async (root) => {
     const dir = join(root, 'data');
     const destination = createDestination(destinationOptions(dir, { serverCompression: method }));
     const compressed = await runFilter(createCompressor(method), [sampleBaseTar()]);
@@ -79,7 +68,7 @@ for (const method of ['gzip', 'lz4', 'zstd'] as CompressionMethod[]) {
   }));
 }
 
-test('refuses a non-empty tablespace target with TARGET_NOT_EMPTY and leaves it alone', withDirs(async (root) => {
+test('refuses a non-empty tablespace target with TARGET_NOT_EMPTY and leaves it alone', withTempDir(async (root) => {
   const dir = join(root, 'data');
   const location = join(root, 'ts');
   mkdirSync(location);
@@ -92,7 +81,7 @@ test('refuses a non-empty tablespace target with TARGET_NOT_EMPTY and leaves it 
   assert.equal(existsSync(dir), false);
 }));
 
-test('refuses a non-empty data directory', withDirs(async (root) => {
+test('refuses a non-empty data directory', withTempDir(async (root) => {
   writeFileSync(join(root, 'file'), 'x');
   const destination = createDestination(destinationOptions(root));
   await assert.rejects(destination.archive.beginBackup(startInfo()), (error: unknown) => error instanceof ConvoyError && error.code === 'TARGET_NOT_EMPTY');
@@ -100,7 +89,7 @@ test('refuses a non-empty data directory', withDirs(async (root) => {
   assert.equal(readFileSync(join(root, 'file'), 'utf8'), 'x');
 }));
 
-test('-R: settings appended to postgresql.auto.conf and empty standby.signal', withDirs(async (root) => {
+test('-R: settings appended to postgresql.auto.conf and empty standby.signal', withTempDir(async (root) => {
   const dir = join(root, 'data');
   const lines = "primary_conninfo = 'host=127.0.0.1 port=5432'\nprimary_slot_name = 'slot1'\n";
   const destination = createDestination(destinationOptions(dir, { recoveryConf: { autoConfLines: lines } }));
@@ -111,7 +100,7 @@ test('-R: settings appended to postgresql.auto.conf and empty standby.signal', w
   assert.equal(mode(join(dir, 'standby.signal')), 0o600);
 }));
 
-test('refuses members written through a symlink from the archive', withDirs(async (root) => {
+test('refuses members written through a symlink from the archive', withTempDir(async (root) => {
   const dir = join(root, 'data');
   const outside = join(root, 'outside');
   const destination = createDestination(destinationOptions(dir));
@@ -122,7 +111,7 @@ test('refuses members written through a symlink from the archive', withDirs(asyn
   assert.equal(existsSync(dir), false);
 }));
 
-test('a truncated archive fails with TAR_TRUNCATED and cleanup removes the created directory', withDirs(async (root) => {
+test('a truncated archive fails with TAR_TRUNCATED and cleanup removes the created directory', withTempDir(async (root) => {
   const dir = join(root, 'made/data');
   const destination = createDestination(destinationOptions(dir));
   const bytes = sampleBaseTar();
@@ -133,7 +122,7 @@ test('a truncated archive fails with TAR_TRUNCATED and cleanup removes the creat
   assert.equal(existsSync(join(root, 'made')), true); // parents are not ours to remove
 }));
 
-test('cleanup empties a pre-existing empty directory; noClean keeps files but no backup_manifest', withDirs(async (root) => {
+test('cleanup empties a pre-existing empty directory; noClean keeps files but no backup_manifest', withTempDir(async (root) => {
   for (const noClean of [false, true]) {
     const dir = join(root, `pre-${noClean}`);
     mkdirSync(dir);
@@ -154,7 +143,7 @@ test('cleanup empties a pre-existing empty directory; noClean keeps files but no
   }
 }));
 
-test('-X stream: segments full size, .done for completed ones, partial zero-padded, history; manifest waits for WAL', withDirs(async (root) => {
+test('-X stream: segments full size, .done for completed ones, partial zero-padded, history; manifest waits for WAL', withTempDir(async (root) => {
   const dir = join(root, 'data');
   const destination = createDestination(destinationOptions(dir, { walMethod: 'stream' }));
   assert.deepEqual(destination.describe(), ['decompress', 'extract', 'wal-dir']);
@@ -183,7 +172,7 @@ test('-X stream: segments full size, .done for completed ones, partial zero-padd
   assert.equal(existsSync(join(dir, 'backup_manifest')), true);
 }));
 
-test('a failed background write: the large file still being extracted is closed, not left to the garbage collector', { skip: !existsSync('/proc/self/fd') }, withDirs(async (root) => {
+test('a failed background write: the large file still being extracted is closed, not left to the garbage collector', { skip: !existsSync('/proc/self/fd') }, withTempDir(async (root) => {
   const openDescriptors = (): number => readdirSync('/proc/self/fd').length;
   const before = openDescriptors();
   const dir = join(root, 'data');

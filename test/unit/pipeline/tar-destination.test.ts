@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, lstatSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { createDestination } from '../../../src/pipeline/build-destination.ts';
@@ -9,7 +9,7 @@ import { createDecompressor } from '../../../src/pipeline/compression/create-fil
 import type { CompressionMethod } from '../../../src/pipeline/compression/filter.ts';
 import { ConvoyError } from '../../../src/errors/index.ts';
 import { runFilter } from './compression/filter-helpers.ts';
-import { SEGMENT_BYTES, buildTar, destinationOptions, driveBackup, readTar, sampleBaseTar, startInfo, tempDir } from './pipeline-helpers.ts';
+import { SEGMENT_BYTES, buildTar, destinationOptions, driveBackup, readTar, sampleBaseTar, startInfo, withTempDir } from './pipeline-helpers.ts';
 
 const MANIFEST = Buffer.from('{ "PostgreSQL-Backup-Manifest-Version": 1,\n"Files": [] }\n');
 const TAR_FLAG: Record<CompressionMethod, string[]> = { gzip: ['-z'], lz4: ['-I', 'lz4'], zstd: ['--zstd'] };
@@ -20,18 +20,7 @@ function gnuList(path: string, flags: string[] = []): string[] {
   return result.stdout.trim().split('\n');
 }
 
-function withDir(run: (root: string) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const root = tempDir();
-    try {
-      await run(root);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
-  };
-}
-
-test('tar format without compression writes archives as received', withDir(async (root) => {
+test('tar format without compression writes archives as received', withTempDir(async (root) => {
   const dir = join(root, 'backup');
   const destination = createDestination(destinationOptions(dir, { format: 'tar' }));
   assert.deepEqual(destination.describe(), ['tar-file']);
@@ -47,7 +36,7 @@ test('tar format without compression writes archives as received', withDir(async
 }));
 
 for (const method of ['gzip', 'lz4', 'zstd'] as CompressionMethod[]) {
-  test(`client ${method}: suffixes, readable by GNU tar, pg_wal.tar compressed only for gzip`, withDir(async (root) => {
+  test(`client ${method}: suffixes, readable by GNU tar, pg_wal.tar compressed only for gzip`, withTempDir(async (root) => {
     const dir = join(root, 'backup');
     const destination = createDestination(destinationOptions(dir, { format: 'tar', clientCompression: { method }, walMethod: 'stream' }));
     assert.deepEqual(destination.describe(), [`compress-${method}`, 'tar-file', 'wal-tar']);
@@ -74,7 +63,7 @@ for (const method of ['gzip', 'lz4', 'zstd'] as CompressionMethod[]) {
   }));
 }
 
-test('pg_wal.tar layout: header + full segment + end blocks, history queued while a segment is open', withDir(async (root) => {
+test('pg_wal.tar layout: header + full segment + end blocks, history queued while a segment is open', withTempDir(async (root) => {
   const dir = join(root, 'backup');
   const destination = createDestination(destinationOptions(dir, { format: 'tar', walMethod: 'stream', manifest: false }));
   const wal = destination.wal;
@@ -96,7 +85,7 @@ test('pg_wal.tar layout: header + full segment + end blocks, history queued whil
   assert.equal(existsSync(join(dir, 'backup_manifest')), false);
 }));
 
-test('-R in tar format: postgresql.auto.conf extended, standby.signal injected last', withDir(async (root) => {
+test('-R in tar format: postgresql.auto.conf extended, standby.signal injected last', withTempDir(async (root) => {
   const dir = join(root, 'backup');
   const lines = "primary_conninfo = 'port=5432'\n";
   const destination = createDestination(destinationOptions(dir, { format: 'tar', recoveryConf: { autoConfLines: lines }, clientCompression: { method: 'gzip', level: 1 } }));
@@ -116,7 +105,7 @@ test('-R in tar format: postgresql.auto.conf extended, standby.signal injected l
   assert.ok(listing.at(-1)?.endsWith(' standby.signal'));
 }));
 
-test('-R adds postgresql.auto.conf when the server sent none', withDir(async (root) => {
+test('-R adds postgresql.auto.conf when the server sent none', withTempDir(async (root) => {
   const destination = createDestination(destinationOptions(join(root, 'b'), { format: 'tar', recoveryConf: { autoConfLines: 'x = 1\n' } }));
   await driveBackup(destination.archive, [{ name: 'base.tar', location: '', bytes: buildTar([{ name: 'PG_VERSION', content: '17\n' }]) }], null);
   await destination.archive.cleanup();
