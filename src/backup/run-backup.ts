@@ -270,7 +270,6 @@ async function streamBaseBackup(main: ReplicationSession, plan: BackupPlan, fact
           if (place === 'archive') await sink.archiveContents(event.chunk);
           else if (place === 'manifest') await sink.manifestContents(event.chunk);
           else throw new ProtocolError('UNEXPECTED_MESSAGE', 'backup data outside of an archive');
-          if (main.serverVersionNum < 150000) deps.observer?.onProgress?.(bytes);
           break;
         case 'progress':
           deps.observer?.onProgress?.(event.bytesDone);
