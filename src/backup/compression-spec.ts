@@ -1,7 +1,8 @@
 /**
  * `-Z` / `--compress` as pg_basebackup reads it: a bare level (0 = none, 1-9 = client gzip), or
  * `[client-|server-]method[:detail]` where detail is a level or a comma list of `level=N`, `workers=N`,
- * `long[=bool]`. Method names and errors follow PostgreSQL so habits and scripts carry over.
+ * `long[=bool]`. Method names and errors follow PostgreSQL so habits and scripts carry over. Without a `client-` or
+ * `server-` prefix the side is `defaultLocation`: the client, or the server when the backup has a target (-t).
  */
 import { UsageError } from '../errors/index.ts';
 
@@ -24,18 +25,19 @@ const LEVEL_RANGES: Record<CompressionMethod, readonly [number, number]> = {
 };
 
 /** Returns null for "no compression". */
-export function parseCompressionSpec(text: string): CompressionSpec | null {
+export function parseCompressionSpec(text: string, defaultLocation: CompressionSpec['location'] = 'client'): CompressionSpec | null {
   if (/^\d+$/.test(text)) {
     const level = Number(text);
     if (level === 0) return null;
-    return checked({ location: 'client', method: 'gzip', level, detail: text });
+    return checked({ location: defaultLocation, method: 'gzip', level, detail: text });
   }
   let rest = text;
-  let location: 'client' | 'server' = 'client';
+  let location = defaultLocation;
   if (rest.startsWith('server-')) {
     location = 'server';
     rest = rest.slice('server-'.length);
   } else if (rest.startsWith('client-')) {
+    location = 'client';
     rest = rest.slice('client-'.length);
   }
   const colon = rest.indexOf(':');

@@ -1,58 +1,137 @@
 /**
- * Parent side of the backup guardian (the child is guardian-process.ts): a tiny detached process that holds the
- * run's cancel keys and destinations, and cleans up only if this process dies without saying `done`. A killed
- * process can neither send a CancelRequest nor remove its output; the guardian can, because it learns of the
- * death at once: its stdin (a pipe from us) ends.
+ * The backup guardian: a tiny detached process that holds the run's cancel keys and claimed directories, and
+ * cleans up only if this process dies without saying `done`. A killed process (SIGKILL, OOM killer, crash) can
+ * neither send a CancelRequest nor remove its output; the guardian can, because it learns of the death at once:
+ * its stdin, a pipe from us, ends, however we died.
+ *
+ * It is a Perl script (perl-base is part of every Debian system), not a second Node process: it needs only the
+ * keys, the paths and a socket, and Perl does that in about 5 MB where Node took 50. Modules are loaded only for
+ * a rescue, so the idle guardian is the bare interpreter. What it does after a death, in order:
+ *   1. a CancelRequest for each session (TCP or Unix socket, at most 5 s each): a walsender waiting for a spread
+ *      start checkpoint would otherwise hold the backup for minutes; temporary slots end with their sessions;
+ *   2. each claimed directory, as the run's own failure path would leave it: one whose -D holds backup_manifest is
+ *      a complete backup and never touched; with --no-clean only backup_manifest.tmp and the claim files go;
+ *      otherwise a directory the run created is removed (rm -rf, which follows no symlink), one it found empty is
+ *      emptied. Any doubt (backup_manifest cannot be checked) keeps everything.
+ * It does not log (stdout and stderr are /dev/null; the input holds cancel keys), retry, or drop slots.
+ *
+ * Input: one order per line, fields separated by a space, every string in hex (a path may hold any byte):
+ *   server HOST PORT NOCLEAN | session PID KEY | dir WAS_CREATED DIR BACKUP_DIR | done
+ * Malformed lines are ignored (we are the only writer).
  *
  * A safety net, not a requirement: if it cannot be started or dies early, a warning says so and the run goes on.
- * The child runs with this process's module loaders only (tsx from source, none from dist), in its own session
- * so a terminal's Ctrl-C or hang-up does not reach it, and nothing of ours waits for it.
+ * It runs in its own session, so a terminal's Ctrl-C or hang-up does not reach it, and nothing of ours waits for it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { CancelKey } from '../client/types.ts';
-import type { GuardedDir, GuardianMessage } from './guardian-process.ts';
+import type { ClaimedDir } from '../pipeline/index.ts';
 
 export interface GuardianInit {
   /** Where CancelRequests go: the run's server address (host or Unix socket directory) and port. */
   readonly host: string;
   readonly port: number;
-  readonly destinations: readonly GuardedDir[];
   readonly noClean: boolean;
 }
 
 export interface Guardian {
   /** One more session to cancel if this process dies. */
   addSession(key: CancelKey): void;
+  /** One more directory to clean if this process dies; told as soon as it was claimed. */
+  addDestination(claim: ClaimedDir): void;
   /** The run finished, or cleaned up after itself: nothing to rescue. Resolves once the guardian was told. */
   done(): Promise<void>;
 }
 
-const CHILD_SCRIPT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './guardian-process.ts' : './guardian-process.js', import.meta.url));
+export type GuardianOrder =
+  | { readonly type: 'server'; readonly host: string; readonly port: number; readonly noClean: boolean }
+  | { readonly type: 'session'; readonly key: CancelKey }
+  | { readonly type: 'dir'; readonly claim: ClaimedDir }
+  | { readonly type: 'done' };
 
-/** Flags that load modules; the value is the next argument unless given with '='. */
-const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+const hex = (text: string): string => Buffer.from(text, 'utf8').toString('hex');
 
-/** The module-loading part of execArgv; never --inspect (a second debugger port), --eval, --test and the like. */
-export function loaderArgs(execArgv: readonly string[]): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < execArgv.length; i += 1) {
-    const arg = execArgv[i] as string;
-    if (!LOADER_FLAGS.has(arg.split('=')[0] as string)) continue;
-    if (arg.includes('=')) kept.push(arg);
-    else if (i + 1 < execArgv.length) kept.push(arg, execArgv[(i += 1)] as string);
+/** One line of the guardian's input. */
+export function orderLine(order: GuardianOrder): string {
+  switch (order.type) {
+    case 'server': return `server ${hex(order.host)} ${order.port} ${order.noClean ? 1 : 0}\n`;
+    case 'session': return `session ${order.key.processId} ${order.key.secretKey.toString('hex')}\n`;
+    case 'dir': return `dir ${order.claim.wasCreated ? 1 : 0} ${hex(order.claim.dir)} ${hex(order.claim.backupDir)}\n`;
+    case 'done': return 'done\n';
   }
-  return kept;
 }
 
+export const GUARDIAN_SCRIPT = String.raw`
+use strict;
+$0 = 'pgconvoy-guardian';
+my ($host, $port, $noclean, @keys, @dirs, $done);
+my $hex = qr/^(?:[0-9a-fA-F]{2})+$/;
+while (defined(my $line = <STDIN>)) {
+  chomp $line;
+  my @f = split / /, $line, -1;
+  my $kind = shift(@f) // '';
+  if ($kind eq 'done' && !@f) { $done = 1 }
+  elsif ($kind eq 'server' && @f == 3 && $f[0] =~ $hex && $f[1] =~ /^\d{1,5}$/ && $f[2] =~ /^[01]$/) {
+    ($host, $port, $noclean) = (pack('H*', $f[0]), $f[1], $f[2]);
+  }
+  elsif ($kind eq 'session' && @f == 2 && $f[0] =~ /^\d{1,10}$/ && $f[1] =~ $hex) { push @keys, [$f[0], pack('H*', $f[1])] }
+  elsif ($kind eq 'dir' && @f == 3 && $f[0] =~ /^[01]$/ && $f[1] =~ $hex && $f[2] =~ $hex) {
+    push @dirs, [$f[0], pack('H*', $f[1]), pack('H*', $f[2])];
+  }
+}
+exit 0 if $done;
+if (defined $host) { require Socket; cancel(@$_) for @keys }
+clean(@$_) for @dirs;
+exit 0;
+
+sub cancel {
+  my ($pid, $key) = @_;
+  local $SIG{ALRM} = sub { die "timeout\n" };
+  eval {
+    alarm 5;
+    my $sock;
+    if ($host =~ m{^/}) {
+      socket($sock, Socket::AF_UNIX(), Socket::SOCK_STREAM(), 0) or die;
+      connect($sock, Socket::pack_sockaddr_un("$host/.s.PGSQL.$port")) or die;
+    } else {
+      my ($error, @found) = Socket::getaddrinfo($host, $port, { socktype => Socket::SOCK_STREAM() });
+      die if $error;
+      for my $ai (@found) {
+        socket($sock, $ai->{family}, $ai->{socktype}, $ai->{protocol}) or next;
+        last if connect($sock, $ai->{addr});
+        close($sock);
+        undef $sock;
+      }
+      die unless $sock;
+    }
+    syswrite($sock, pack('NNN', 12 + length($key), 80877102, $pid) . $key);
+    shutdown($sock, 1);
+    my $buffer;
+    1 while sysread($sock, $buffer, 512);
+    close($sock);
+  };
+  alarm 0;
+}
+
+sub clean {
+  my ($created, $dir, $backup) = @_;
+  return unless -d $dir;
+  return if -e "$backup/backup_manifest" || !$!{ENOENT};
+  if ($noclean) { unlink("$backup/backup_manifest.tmp", "$dir/pgconvoy.lock"); return }
+  if ($created) { system('rm', '-rf', '--', $dir); return }
+  opendir(my $handle, $dir) or return;
+  my @entries = map { "$dir/$_" } grep { $_ ne '.' && $_ ne '..' } readdir($handle);
+  closedir($handle);
+  system('rm', '-rf', '--', @entries) if @entries;
+}
+`;
+
 export function spawnGuardian(init: GuardianInit, onWarning: (message: string) => void): Guardian | null {
-  const env = { ...process.env };
-  delete env['PGPASSWORD']; // a CancelRequest needs none
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [...loaderArgs(process.execArgv), CHILD_SCRIPT], {
-      detached: true, stdio: ['pipe', 'ignore', 'ignore'], env,
+    // Nothing of our environment: a CancelRequest needs no password, and PERL5LIB/PERL5OPT must not steer it.
+    child = spawn('perl', ['-e', GUARDIAN_SCRIPT], {
+      detached: true, stdio: ['pipe', 'ignore', 'ignore'], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
     });
   } catch (error) {
     onWarning(warningText(error));
@@ -78,11 +157,15 @@ class SpawnedGuardian implements Guardian {
     this.#stdin.on('error', () => {}); // EPIPE after the child died: 'exit' or 'error' above already said so
     child.unref();
     this.#stdin.unref();
-    this.#send({ type: 'start', host: init.host, port: init.port, noClean: init.noClean, destinations: init.destinations });
+    this.#send({ type: 'server', host: init.host, port: init.port, noClean: init.noClean });
   }
 
   addSession(key: CancelKey): void {
-    this.#send({ type: 'session', processId: key.processId, secretKey: key.secretKey.toString('hex') });
+    this.#send({ type: 'session', key });
+  }
+
+  addDestination(claim: ClaimedDir): void {
+    this.#send({ type: 'dir', claim });
   }
 
   done(): Promise<void> {
@@ -93,12 +176,12 @@ class SpawnedGuardian implements Guardian {
     return new Promise((resolve) => {
       stdin.once('close', () => resolve());
       stdin.once('error', () => resolve());
-      stdin.end(`${JSON.stringify({ type: 'done' } satisfies GuardianMessage)}\n`, () => resolve());
+      stdin.end(orderLine({ type: 'done' }), () => resolve());
     });
   }
 
-  #send(message: GuardianMessage): void {
-    if (!this.#isDone && !this.#stdin.destroyed) this.#stdin.write(`${JSON.stringify(message)}\n`);
+  #send(order: GuardianOrder): void {
+    if (!this.#isDone && !this.#stdin.destroyed) this.#stdin.write(orderLine(order));
   }
 }
 

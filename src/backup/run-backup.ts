@@ -2,7 +2,8 @@
  * One `pgconvoy backup` run: the only place that orders what happens on the server and on disk.
  *
  *   1. main session: SHOW data_directory_mode, SHOW wal_segment_size, IDENTIFY_SYSTEM
- *   2. targets opened (empty-directory checks) before the server starts anything
+ *   2. targets opened before the server starts anything: each directory claimed atomically (another run that has it,
+ *      or anything in it, refuses this run), and the guardian told of every claim at once
  *   3. WAL protection: a RESERVE_WAL slot before BASE_BACKUP (on the streaming session for -X stream, on the
  *      main session for -X fetch), so concurrent backups on a busy cluster never lose their WAL
  *   4. BASE_BACKUP events -> ArchiveSink calls; WAL stream -> WalSink in parallel
@@ -15,19 +16,18 @@
  * temporary slots when the session ends. Every target is cleaned, so nothing half-written looks like a backup.
  * The run returns only after the cancels were sent, so a CLI that exits right after still delivered them.
  *
- * A killed process does none of that, so before BASE_BACKUP a guardian (guardian.ts) is started that holds every
- * session's cancel key and the destinations; it is told `done` when the run ends either way (after cleanup), and
- * otherwise cancels and cleans up in our place.
+ * A killed process does none of that, so before the targets are claimed a guardian (guardian.ts) is started that
+ * holds every session's cancel key and every claimed directory; it is told `done` when the run ends either way
+ * (after cleanup), and otherwise cancels and cleans up in our place.
  */
-import { resolve } from 'node:path';
 import { AbortError, ConvoyError, ProtocolError } from '../errors/index.ts';
 import type { BaseBackupEvent, ConnectionParams, NoticeMessage, ReplicationSession, TablespaceInfo } from '../client/types.ts';
 import type { ArchiveSink } from '../pipeline/archive-sink.ts';
+import type { ClaimedDir } from '../pipeline/index.ts';
 import type { WalSink } from '../pipeline/wal-sink.ts';
 import { parseWalSegmentSize, type Lsn } from '../util/lsn.ts';
 import { spawnGuardian, type Guardian, type GuardianInit } from './guardian.ts';
 import { baseBackupOptions, type BackupPlan } from './plan.ts';
-import { inspectTargets } from './targets.ts';
 import { WalStreamer, explainSlotError, type SlotChoice } from './wal-streamer.ts';
 
 export interface ServerFacts {
@@ -60,7 +60,8 @@ export interface BackupObserver {
 
 export interface BackupDeps {
   connect(params: ConnectionParams, options: { signal: AbortSignal }): Promise<ReplicationSession>;
-  openTargets(facts: ServerFacts): Promise<BackupTargets>;
+  /** Opens (claims) the targets; `onClaim` is called for each directory as soon as it is claimed. */
+  openTargets(facts: ServerFacts, onClaim: (claim: ClaimedDir) => void): Promise<BackupTargets>;
   readonly signal: AbortSignal;
   readonly observer?: BackupObserver;
   /** Starts the guardian that cleans up after a killed run; spawnGuardian unless a test replaces it. */
@@ -129,9 +130,10 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
     deps.observer?.onPhase?.('connecting');
     const main = await openSession(plan.connection, deps, sessions);
     const facts = await readServerFacts(main);
-    guardian = await startGuardian(plan, deps);
+    guardian = startGuardian(plan, deps);
     sessions.guardBy(guardian);
-    targets = await deps.openTargets(facts);
+    const guarded = guardian;
+    targets = await deps.openTargets(facts, (claim) => guarded?.addDestination(claim));
     streamer = plan.walMethod === 'stream' ? await prepareStreamer(plan, facts, targets, deps, sessions) : null;
     if (plan.walMethod === 'fetch' && plan.useTemporarySlot) {
       // Held by this session until it ends: WAL from before the start checkpoint stays until the server has
@@ -173,15 +175,10 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
   }
 }
 
-/**
- * Before the targets are opened, hence before anything is created: a missing -D is one the run will create (removed
- * on rescue), an empty one it will write into (emptied); one that is not empty (or unreadable) the run refuses.
- */
-async function startGuardian(plan: BackupPlan, deps: BackupDeps): Promise<Guardian | null> {
-  const found = await inspectTargets(plan).catch(() => []);
-  const destinations = found.filter(({ status }) => status !== 'not-empty').map(({ dir, status }) => ({ dir: resolve(dir), wasCreated: status === 'missing' }));
+/** Before the targets are claimed, so that it learns of every directory the run may leave behind. */
+function startGuardian(plan: BackupPlan, deps: BackupDeps): Guardian | null {
   const warn = (message: string): void => deps.observer?.onWarning?.(message);
-  const init: GuardianInit = { host: plan.connection.host, port: plan.connection.port, destinations, noClean: plan.noClean };
+  const init: GuardianInit = { host: plan.connection.host, port: plan.connection.port, noClean: plan.noClean };
   return (deps.startGuardian ?? spawnGuardian)(init, warn);
 }
 

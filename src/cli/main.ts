@@ -5,9 +5,11 @@
  *   pgconvoy: error: <message>
  *   pgconvoy: detail: <detail>      (when there is one)
  *   pgconvoy: hint: <hint>          (when there is one)
- * Exit status 1 for any failure, as pg_basebackup.
+ * Exit status 1 for any failure, as pg_basebackup; a run that SIGINT or SIGTERM ended (after its clean abort) exits
+ * 128 + the signal number (130, 143), as a process killed by that signal would look to a shell.
  */
 import { realpathSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConvoyError } from '../errors/index.ts';
@@ -34,13 +36,22 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0; // --help, --version
+      // A mistake in a subcommand's options is explained by that subcommand's help.
+      const command = program.commands.some((sub) => sub.name() === argv[0]) ? `pgconvoy ${argv[0] as string}` : 'pgconvoy';
       io.stderr.write(`pgconvoy: error: ${error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}\n`);
-      io.stderr.write('pgconvoy: hint: Try "pgconvoy --help" for more information.\n');
+      io.stderr.write(`pgconvoy: hint: Try "${command} --help" for more information.\n`);
       return 1;
     }
     reportError(error, io);
-    return 1;
+    return io.signal.aborted ? signalExitStatus(io.signal.reason) : 1;
   }
+}
+
+/** 128 + the number of the signal that aborted the run (its reason says which), else 1. */
+function signalExitStatus(reason: unknown): number {
+  const name = reason instanceof ConvoyError ? reason.details['signal'] : undefined;
+  const number = typeof name === 'string' ? osConstants.signals[name as NodeJS.Signals] : undefined;
+  return number === undefined ? 1 : 128 + number;
 }
 
 function reportError(error: unknown, io: CliIo): void {
@@ -63,8 +74,8 @@ function processIo(): CliIo {
   let signals = 0;
   const onSignal = (name: NodeJS.Signals): void => {
     signals += 1;
-    if (signals > 1) process.exit(130); // a second Ctrl-C: the user insists
-    controller.abort(new ConvoyError('ABORTED', `interrupted by ${name}`));
+    if (signals > 1) process.exit(128 + osConstants.signals[name]); // a second Ctrl-C: the user insists
+    controller.abort(new ConvoyError('ABORTED', `interrupted by ${name}`, { details: { signal: name } }));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -2,10 +2,15 @@
  * `-P`: how far a backup is. On a terminal a live bar (cli-progress) with bytes, percent, rate and ETA; on
  * anything else one plain line every few seconds, so logs stay readable. The total is the server's estimate
  * (PROGRESS), which excludes WAL, so the bar may pass 100% slightly; like pg_basebackup we clamp the percent.
+ * Before the first byte, while the server runs its start checkpoint (minutes when spread), both say
+ * "waiting for checkpoint" as pg_basebackup does: ended by a carriage return on a terminal, so the bar replaces it,
+ * and by a newline elsewhere.
  */
 import cliProgress from 'cli-progress';
+import { formatBytes } from './format-bytes.ts';
 
 export interface ProgressView {
+  waitingForCheckpoint(): void;
   start(totalBytes: bigint | null): void;
   update(bytesDone: bigint, archive: string): void;
   stop(): void;
@@ -17,23 +22,16 @@ export function createProgressView(stream: NodeJS.WritableStream & { isTTY?: boo
   return stream.isTTY === true ? new BarView(stream, label) : new LineView(stream, label);
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
+const WAITING_FOR_CHECKPOINT = 'waiting for checkpoint';
 
 class BarView implements ProgressView {
+  readonly #stream: NodeJS.WritableStream;
   readonly #bar: cliProgress.SingleBar;
   #total = 0;
   #startedAt = Date.now();
 
   constructor(stream: NodeJS.WritableStream, label: string) {
+    this.#stream = stream;
     this.#bar = new cliProgress.SingleBar({
       stream,
       format: `${label} [{bar}] {percentage}% | {done} of {totalText} | {rate}/s | ETA {eta_formatted} | {archive}`,
@@ -42,6 +40,10 @@ class BarView implements ProgressView {
       etaBuffer: 50,
       fps: 5,
     }, cliProgress.Presets.shades_classic);
+  }
+
+  waitingForCheckpoint(): void {
+    this.#stream.write(`${WAITING_FOR_CHECKPOINT}\r`);
   }
 
   start(totalBytes: bigint | null): void {
@@ -79,6 +81,10 @@ class LineView implements ProgressView {
   constructor(stream: NodeJS.WritableStream, label: string) {
     this.#stream = stream;
     this.#label = label;
+  }
+
+  waitingForCheckpoint(): void {
+    this.#stream.write(`${WAITING_FOR_CHECKPOINT}\n`);
   }
 
   start(totalBytes: bigint | null): void {

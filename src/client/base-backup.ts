@@ -12,14 +12,29 @@
  * data is complete, as pg_basebackup treats it). A consumer that stops iterating early abandons the session:
  * a COPY cannot be left halfway, so the connection is destroyed and the server aborts the backup.
  */
-import { AbortError, ProtocolError, ServerError } from '../errors/index.ts';
+import { AbortError, InternalError, ProtocolError, ServerError } from '../errors/index.ts';
 import { decodeBackupCopyData } from '../protocol/copy-backup.ts';
 import { encodeQuery } from '../protocol/encode-frontend.ts';
+import { quoteLiteral } from '../protocol/replication-command.ts';
 import type { BackendMessage } from '../protocol/messages.ts';
 import { parseLsn } from '../util/lsn.ts';
 import { ResultCollector, singleRow, textOf, type ResultSet } from './result-set.ts';
 import { isFatalSeverity, type SessionChannel } from './session-channel.ts';
 import type { BaseBackupEvent, TablespaceInfo } from './types.ts';
+
+const CLIENT_TARGET = `, TARGET ${quoteLiteral('client')}`;
+
+/**
+ * A 15+ BASE_BACKUP command with the server-side target in place of `TARGET 'client'` (the command builder always
+ * names the client). That item cannot occur inside a literal, where every quote is doubled, so it is found once.
+ */
+export function withBackupTarget(command: string, target: { readonly name: string; readonly detail?: string } | undefined): string {
+  if (target === undefined) return command;
+  const parts = command.split(CLIENT_TARGET);
+  if (parts.length !== 2) throw new InternalError('INTERNAL_ASSERTION', 'BASE_BACKUP command without a TARGET option');
+  const detail = target.detail === undefined ? '' : `, TARGET_DETAIL ${quoteLiteral(target.detail)}`;
+  return parts.join(`, TARGET ${quoteLiteral(target.name)}${detail}`);
+}
 
 /** The tar end-of-archive marker: two 512-byte zero blocks. */
 const TAR_TERMINATOR_BYTES = 1024;

@@ -10,7 +10,7 @@
  * handshake fails, as libpq does.
  */
 import type { Socket } from 'node:net';
-import { AbortError, ConnectionError, ConvoyError, InternalError, ProtocolError, ServerError } from '../errors/index.ts';
+import { AbortError, ConnectionError, ConvoyError, InternalError, ProtocolError, ServerError, UsageError } from '../errors/index.ts';
 import { encodeCancelRequest, encodeCopyFail, encodeQuery, TERMINATE } from '../protocol/encode-frontend.ts';
 import {
   createPhysicalSlotCommand, dropReplicationSlotCommand, identifySystemCommand, showCommand, startReplicationCommand,
@@ -18,7 +18,7 @@ import {
 } from '../protocol/replication-command.ts';
 import type { BackendMessage } from '../protocol/messages.ts';
 import { parseLsn } from '../util/lsn.ts';
-import { parseTimeline, streamBaseBackup } from './base-backup.ts';
+import { parseTimeline, streamBaseBackup, withBackupTarget } from './base-backup.ts';
 import { passwordOf } from './credentials.ts';
 import { MessageReader } from './message-reader.ts';
 import { ResultCollector, singleRow, textOf, type ResultSet } from './result-set.ts';
@@ -185,8 +185,11 @@ class ReplicationConnection implements ReplicationSession {
   }
 
   baseBackup(options: BaseBackupOptions): AsyncIterable<BaseBackupEvent> {
-    const command = baseBackupCommand(options, this.serverVersionNum); // usage errors surface here, synchronously
     const isNewForm = this.serverVersionNum >= NEW_BASE_BACKUP_VERSION;
+    const { target, ...rest } = options;
+    if (target !== undefined && !isNewForm) throw new UsageError('OPTION_CONFLICT', 'backup targets are not supported by this server version');
+    // usage errors surface here, synchronously
+    const command = withBackupTarget(baseBackupCommand(rest, this.serverVersionNum), target);
     return { [Symbol.asyncIterator]: () => streamBaseBackup(() => this.#acquire(), command, isNewForm) };
   }
 

@@ -71,7 +71,7 @@ export function resolveConnectionParams(
   const isPasswordFromUser = password !== undefined;
   if (password === undefined) {
     const passfile = explicitPassfile ?? join(options.homeDir ?? homedir(), '.pgpass');
-    const warn = options.onWarning ?? ((message: string) => process.stderr.write(`${message}\n`));
+    const warn = options.onWarning ?? ((message: string) => process.stderr.write(`warning: ${message}\n`));
     password = lookupPgpass(passfile, { host, port, database, user }, warn);
   }
   const params = {

@@ -19,7 +19,7 @@ export function lookupPgpass(path: string, key: PgpassKey, onWarning: (message: 
   try {
     const stat = statSync(path);
     if (!stat.isFile()) {
-      onWarning(`WARNING: password file "${path}" is not a plain file`);
+      onWarning(`password file "${path}" is not a plain file`);
       return undefined;
     }
     mode = stat.mode;
@@ -27,7 +27,7 @@ export function lookupPgpass(path: string, key: PgpassKey, onWarning: (message: 
     return undefined; // a missing password file is normal
   }
   if ((mode & 0o077) !== 0) {
-    onWarning(`WARNING: password file "${path}" has group or world access; permissions should be u=rw (0600) or less`);
+    onWarning(`password file "${path}" has group or world access; permissions should be u=rw (0600) or less`);
     return undefined;
   }
   let text: string;

@@ -56,6 +56,8 @@ export interface BaseBackupOptions {
   readonly manifestChecksums?: 'NONE' | 'CRC32C' | 'SHA224' | 'SHA256' | 'SHA384' | 'SHA512';
   /** Server-side compression (15+ only). */
   readonly compression?: { readonly method: 'gzip' | 'lz4' | 'zstd'; readonly detail?: string };
+  /** TARGET other than 'client' (15+ only): the server stores the backup; the COPY then carries no archive data. */
+  readonly target?: { readonly name: string; readonly detail?: string };
 }
 
 /**

@@ -131,7 +131,7 @@ async function takeBackup(primary: LocalCluster, backup: DemoBackup, signal: Abo
     sync: false,
     statusIntervalMs: 10_000,
   };
-  return runBackup(plan, { connect, openTargets: (facts) => openBackupTargets(plan, facts, process.stdout), signal });
+  return runBackup(plan, { connect, openTargets: (facts, onClaim) => openBackupTargets(plan, facts, process.stdout, onClaim), signal });
 }
 
 /** The newest embedded install (the demo promises no server to install), else the newest system one. */

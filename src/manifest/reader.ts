@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { VerifyError, fsError } from '../errors/index.ts';
 import type { Lsn } from '../util/lsn.ts';
-import { displayPath } from './byte-path.ts';
+import { escapeBytes } from './byte-path.ts';
 import { parseChecksumAlgorithm, type ChecksumAlgorithm } from './checksum.ts';
 import { JsonScanner, type JsonToken } from './json-scan.ts';
 
@@ -75,7 +75,7 @@ export function loadManifest(bytes: Buffer): BackupManifest {
   const files = new Map<string, ManifestFile>();
   const summary = parseManifest(bytes, (entry) => {
     if (files.has(entry.path)) {
-      throw invalid(`duplicate path name in backup manifest: "${displayPath(entry.path)}"`);
+      throw invalid(`duplicate path name in backup manifest: "${escapeBytes(entry.path)}"`);
     }
     files.set(entry.path, { index: files.size, size: entry.size, algorithm: entry.algorithm, checksum: entry.checksum });
   });
@@ -105,8 +105,8 @@ export function parseManifest(bytes: Buffer, onFile: (entry: ManifestFileEntry) 
       if (text !== '1' && text !== '2') return scan.fail('unexpected manifest version');
       version = text === '1' ? 1 : 2;
     } else {
-      if (!TOP_LEVEL.has(key)) return scan.fail(`unrecognized top-level field "${key}"`);
-      if (seen.has(key)) return scan.fail(`duplicate top-level field "${key}"`);
+      if (!TOP_LEVEL.has(key)) return scan.fail(`unrecognized top-level field "${escapeBytes(key)}"`);
+      if (seen.has(key)) return scan.fail(`duplicate top-level field "${escapeBytes(key)}"`);
       seen.add(key);
       if (key === 'System-Identifier') {
         systemId = scalar(scan).text;
@@ -142,7 +142,7 @@ function verifyManifestChecksum(bytes: Buffer, expected: string | null): void {
   if (last < 0 || penultimate < 0) throw invalid('could not parse backup manifest: expected at least 2 lines');
   if (last !== bytes.length - 1) throw invalid('could not parse backup manifest: last line not newline-terminated');
   if (expected === null) throw invalid('manifest has no checksum');
-  if (expected.length !== 64 || !HEX.test(expected)) throw invalid(`invalid manifest checksum: "${expected}"`);
+  if (expected.length !== 64 || !HEX.test(expected)) throw invalid(`invalid manifest checksum: "${escapeBytes(expected)}"`);
   const actual = createHash('sha256').update(bytes.subarray(0, penultimate + 1)).digest('hex');
   if (actual !== expected.toLowerCase()) {
     throw invalid('manifest checksum mismatch', { expected: expected.toLowerCase(), actual });
@@ -169,9 +169,9 @@ function fileEntry(scan: JsonScanner, fields: ReadonlyMap<string, Scalar>): Mani
   const checksumText = fields.get('Checksum')?.text;
   if (algorithmText === undefined && checksumText !== undefined) return scan.fail('checksum without algorithm');
   const algorithm = algorithmText === undefined ? 'NONE' : parseChecksumAlgorithm(algorithmText);
-  if (algorithm === null) throw invalid(`unrecognized checksum algorithm: "${algorithmText}"`);
+  if (algorithm === null) throw invalid(`unrecognized checksum algorithm: "${escapeBytes(algorithmText ?? '')}"`);
   const checksum = checksumText ?? '';
-  if (!HEX.test(checksum)) throw invalid(`invalid checksum for file "${displayPath(path)}": "${checksum}"`);
+  if (!HEX.test(checksum)) throw invalid(`invalid checksum for file "${escapeBytes(path)}": "${escapeBytes(checksum)}"`);
   return {
     path,
     encodedPath: encoded !== undefined,
@@ -226,8 +226,8 @@ function objectFields(scan: JsonScanner, allowed: ReadonlySet<string>, what: str
   if (token.kind === '}') return fields;
   for (;;) {
     if (token.kind !== 'string') return scan.fail('expected a field name');
-    if (!allowed.has(token.text)) return scan.fail(`unexpected ${what} field "${token.text}"`);
-    if (fields.has(token.text)) return scan.fail(`duplicate ${what} field "${token.text}"`);
+    if (!allowed.has(token.text)) return scan.fail(`unexpected ${what} field "${escapeBytes(token.text)}"`);
+    if (fields.has(token.text)) return scan.fail(`duplicate ${what} field "${escapeBytes(token.text)}"`);
     expect(scan, scan.next(), ':', 'expected ":"');
     fields.set(token.text, scalar(scan));
     token = scan.next();

@@ -31,6 +31,11 @@ export interface Destination {
   /** Stage names in order, first stage first, then the WAL sink if any (e.g. ['decompress', 'extract', 'wal-dir']). */
   describe(): string[];
   /**
+   * Claims the target directory now, before the server starts the backup, so a taken or non-empty one refuses the
+   * run early (beginBackup claims it otherwise). After a failure, archive.cleanup(error) releases the claim.
+   */
+  claim?(): Promise<void>;
+  /**
    * Called by fanOut when this destination shares one stream with others: its file writes then go to the thread
    * pool, so the destinations write in parallel (see destination/file-output.ts). Must come before beginBackup.
    */
@@ -75,7 +80,7 @@ export function createDestination(options: DestinationOptions): Destination {
   }
   const walStage = wal === null ? [] : [options.format === 'plain' ? 'wal-dir' : 'wal-tar'];
   return {
-    dir: options.dir, archive, wal, describe: () => [...stages, ...walStage],
+    dir: options.dir, archive, wal, describe: () => [...stages, ...walStage], claim: () => state.claim(),
     useOverlappedWrites: () => { state.writeMode = 'overlapped'; },
   };
 }

@@ -103,6 +103,9 @@ export function fanOut(destinations: readonly Destination[]): FanOutDestination 
     dir: destinations.map((destination) => destination.dir).join(', '),
     archive: new FanOutArchiveSink(group),
     wal: hasWal ? new FanOutWalSink(group) : null,
+    claim: async () => {
+      for (const destination of destinations) await destination.claim?.();
+    },
     describe: () => ['fan-out', ...destinations.flatMap((destination) => destination.describe().map((stage) => `${destination.dir}: ${stage}`))],
     outcomes: () => group.members.map((member) => (member.error === undefined ? { dir: member.destination.dir } : { dir: member.destination.dir, error: member.error })),
   };

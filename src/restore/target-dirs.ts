@@ -11,6 +11,7 @@
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError, fsError } from '../errors/index.ts';
+import { refuseTarget } from '../pipeline/destination/claim.ts';
 import { directoryStatus, emptyDirectory, fsCall } from '../pipeline/destination/fs-helpers.ts';
 
 interface Root {
@@ -26,10 +27,11 @@ export class TargetDirs {
     this.dirMode = dirMode;
   }
 
-  /** Refuses a non-empty (or non-directory) path with TARGET_NOT_EMPTY; creates a missing one. */
+  /** Refuses a non-empty path (TARGET_NOT_EMPTY) or a non-directory (TARGET_NOT_DIRECTORY); creates a missing one. */
   async prepare(path: string, what: string): Promise<void> {
     const absolute = resolve(path);
     const status = await directoryStatus(absolute);
+    if (status === 'not-directory') throw refuseTarget(absolute, status, what);
     if (status === 'not-empty') {
       throw new UsageError('TARGET_NOT_EMPTY', `${what} "${absolute}" exists but is not empty`, {
         details: { path: absolute },

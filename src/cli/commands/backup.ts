@@ -9,18 +9,21 @@ import { connect } from '../../client/connection.ts';
 import { resolveConnectionParams } from '../../client/conninfo.ts';
 import { parseCompressionSpec } from '../../backup/compression-spec.ts';
 import { parseMaxRate, parseTablespaceMapping } from '../../backup/option-values.ts';
-import { validatePlan, type BackupPlan, type ManifestChecksums, type WalMethod } from '../../backup/plan.ts';
+import { validatePlan, type BackupPlan, type BackupTarget, type ManifestChecksums, type WalMethod } from '../../backup/plan.ts';
 import { runBackup, type BackupOutcome, type BackupPhase } from '../../backup/run-backup.ts';
 import { openBackupTargets, preflightTargets } from '../../backup/targets.ts';
 import { formatLsn } from '../../util/lsn.ts';
 import type { CliIo } from '../cli-io.ts';
 import { promptPassword } from '../prompt-password.ts';
-import { createProgressView, formatBytes } from '../progress-view.ts';
+import { formatBytes } from '../format-bytes.ts';
 import type { RegisterCommand } from './index.ts';
 
 interface BackupFlags {
   pgdata: string[];
-  format: string;
+  /** Undefined unless given: pg_basebackup refuses -F together with -t. */
+  format?: string;
+  target?: string;
+  waldir?: string;
   walMethod: string;
   checkpoint: string;
   label: string;
@@ -63,7 +66,9 @@ export const registerBackup: RegisterCommand = (program: Command, io: CliIo) => 
     .description('take a base backup of a running PostgreSQL cluster over the replication protocol')
     .helpOption('-?, --help', 'show this help')
     .option('-D, --pgdata <dir>', 'receive the backup into this directory ("-" = tar to stdout); repeat for several copies of one read', collect, [])
-    .option('-F, --format <p|t>', 'output format: plain or tar', 'plain')
+    .option('-F, --format <p|t>', 'output format: plain (default) or tar')
+    .option('-t, --target <target>', 'backup target, if other than the client: server:/ABSOLUTE/DIR, blackhole, or an extension\'s (PostgreSQL 15+)')
+    .option('--waldir <dir>', 'location for the write-ahead log directory (plain format, absolute path)')
     .option('-X, --wal-method <none|fetch|stream>', 'include required WAL files with the specified method', 'stream')
     .option('-c, --checkpoint <fast|spread>', 'set fast or spread checkpointing', 'spread')
     .option('-l, --label <label>', 'set the backup label', 'pgconvoy base backup')
@@ -102,12 +107,17 @@ export const registerBackup: RegisterCommand = (program: Command, io: CliIo) => 
 };
 
 async function planFromFlags(flags: BackupFlags, io: CliIo): Promise<BackupPlan> {
-  const format = oneOf(flags.format, { p: 'plain', plain: 'plain', t: 'tar', tar: 'tar' }, 'output format', 'must be "plain" or "tar"');
+  const target = backupTarget(flags.target);
+  if (target !== undefined && flags.format !== undefined) throw new UsageError('OPTION_CONFLICT', 'cannot specify both format and backup target');
+  const format = oneOf(flags.format ?? 'plain', { p: 'plain', plain: 'plain', t: 'tar', tar: 'tar' }, 'output format', 'must be "plain" or "tar"');
   const walMethod = oneOf<WalMethod>(flags.walMethod, { n: 'none', none: 'none', f: 'fetch', fetch: 'fetch', s: 'stream', stream: 'stream' },
     'WAL method', 'must be "fetch", "stream", or "none"');
   const checkpoint = oneOf(flags.checkpoint, { fast: 'fast', spread: 'spread' }, 'checkpoint argument', 'must be "fast" or "spread"');
   if (flags.gzip === true && flags.compress !== undefined) throw new UsageError('OPTION_CONFLICT', 'cannot use --gzip together with --compress');
-  const compression = flags.gzip === true ? { location: 'client' as const, method: 'gzip' as const } : flags.compress === undefined ? null : parseCompressionSpec(flags.compress);
+  // Unless -Z names the side, compression happens where the archives are written: the client, or the server with -t.
+  const side: 'client' | 'server' = target === undefined ? 'client' : 'server';
+  const compression = flags.gzip === true ? { location: side, method: 'gzip' as const }
+    : flags.compress === undefined ? null : parseCompressionSpec(flags.compress, side);
   if (flags.progress === true && !flags.estimateSize) {
     throw new UsageError('OPTION_CONFLICT', '--progress and --no-estimate-size are incompatible options');
   }
@@ -131,6 +141,8 @@ async function planFromFlags(flags: BackupFlags, io: CliIo): Promise<BackupPlan>
   return validatePlan({
     connection,
     destinations: flags.pgdata,
+    ...(target === undefined ? {} : { target }),
+    ...(flags.waldir === undefined ? {} : { walDir: flags.waldir }),
     format,
     walMethod,
     fastCheckpoint: checkpoint === 'fast',
@@ -153,8 +165,16 @@ async function planFromFlags(flags: BackupFlags, io: CliIo): Promise<BackupPlan>
   });
 }
 
+/** `-t NAME[:DETAIL]`, split at the first colon as pg_basebackup does; `client` is the same as no target. */
+function backupTarget(text: string | undefined): BackupTarget | undefined {
+  if (text === undefined || text === 'client') return undefined;
+  const colon = text.indexOf(':');
+  return colon === -1 ? { name: text } : { name: text.slice(0, colon), detail: text.slice(colon + 1) };
+}
+
 async function executeBackup(plan: BackupPlan, flags: BackupFlags, io: CliIo): Promise<void> {
-  const progress = flags.progress === true ? createProgressView(io.stderr, 'pgconvoy') : null;
+  const progress = flags.progress === true ? (await import('../progress-view.ts')).createProgressView(io.stderr, 'pgconvoy') : null;
+  const verbose = flags.verbose === true;
   let archive = '';
   let phase: BackupPhase = 'connecting';
   let startLsn: bigint | null = null;
@@ -163,13 +183,22 @@ async function executeBackup(plan: BackupPlan, flags: BackupFlags, io: CliIo): P
   try {
     outcome = await runBackup(plan, {
       connect,
-      openTargets: (facts) => openBackupTargets(plan, facts, io.stdout),
+      openTargets: (facts, onClaim) => openBackupTargets(plan, facts, io.stdout, onClaim),
       signal: io.signal,
       observer: {
-        onPhase: (next) => { phase = next; },
+        onPhase: (next) => {
+          phase = next;
+          // As pg_basebackup: a spread checkpoint may take minutes, and the user should know what is being waited for.
+          if (next !== 'checkpoint') return;
+          if (verbose) io.stderr.write('pgconvoy: initiating base backup, waiting for checkpoint to complete\n');
+          else progress?.waitingForCheckpoint();
+        },
         onStart: (info) => {
           startLsn = info.startLsn;
-          if (flags.verbose === true) io.stderr.write(`pgconvoy: initiating base backup, start point ${formatLsn(info.startLsn)} on timeline ${info.startTli}\n`);
+          if (verbose) {
+            io.stderr.write('pgconvoy: checkpoint completed\n');
+            io.stderr.write(`pgconvoy: write-ahead log start point: ${formatLsn(info.startLsn)} on timeline ${info.startTli}\n`);
+          }
           progress?.start(info.totalBytes);
         },
         onArchive: (name) => { archive = name; },
@@ -230,7 +259,8 @@ function reportOutcome(plan: BackupPlan, outcome: BackupOutcome, flags: BackupFl
       const message = destination.error instanceof Error ? destination.error.message : String(destination.error);
       io.stderr.write(`pgconvoy: error: backup to "${destination.dir}" failed: ${message}\n`);
     } else if (flags.json !== true && destination.dir !== '-') {
-      io.stderr.write(`pgconvoy: backup "${plan.label}" written to "${destination.dir}": ${formatLsn(outcome.startLsn)}..${formatLsn(outcome.endLsn)} on timeline ${outcome.timeline}, ${formatBytes(Number(outcome.bytes))} in ${outcome.seconds.toFixed(1)} s\n`);
+      const where = plan.target === undefined ? `written to "${destination.dir}"` : `stored by the server (target "${destination.dir}")`;
+      io.stderr.write(`pgconvoy: backup "${plan.label}" ${where}: ${formatLsn(outcome.startLsn)}..${formatLsn(outcome.endLsn)} on timeline ${outcome.timeline}, ${formatBytes(Number(outcome.bytes))} in ${outcome.seconds.toFixed(1)} s\n`);
     }
     if (flags.json === true) {
       io.stdout.write(`${JSON.stringify({

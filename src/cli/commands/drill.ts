@@ -9,7 +9,7 @@ import type { SettingValue } from '../../cluster/server-files.ts';
 import { runDrill, type AmcheckMode, type DrillReport } from '../../drill/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import type { CliIo } from '../cli-io.ts';
-import { formatBytes } from '../progress-view.ts';
+import { formatBytes } from '../format-bytes.ts';
 import type { RegisterCommand } from './index.ts';
 
 interface DrillFlags {

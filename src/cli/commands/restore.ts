@@ -11,7 +11,7 @@ import { renderSettings } from '../../cluster/server-files.ts';
 import { pickTarget, restoreBackup, type RecoveryRequest, type RestoreResult, type TargetAction } from '../../restore/index.ts';
 import { formatLsn } from '../../util/lsn.ts';
 import type { CliIo } from '../cli-io.ts';
-import { formatBytes } from '../progress-view.ts';
+import { formatBytes } from '../format-bytes.ts';
 import type { RegisterCommand } from './index.ts';
 
 interface RestoreFlags {

@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors/index.ts';
 import { verifyBackup, type VerifyReport } from '../../verify/index.ts';
 import type { CliIo } from '../cli-io.ts';
-import { createProgressView, formatBytes } from '../progress-view.ts';
+import { formatBytes } from '../format-bytes.ts';
+import { createProgressView } from '../progress-view.ts';
 import type { RegisterCommand } from './index.ts';
 
 interface VerifyFlags {

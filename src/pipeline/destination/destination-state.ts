@@ -1,21 +1,27 @@
 /**
- * What one destination's archive chain and WAL sink share: the directories it prepared (so cleanup touches only
+ * What one destination's archive chain and WAL sink share: the directories it claimed (so cleanup touches only
  * those), the backup_manifest file, and the rule that makes a finished backup recognisable.
  *
+ * Directories are claimed atomically (claim.ts): the -D directory (and the --waldir directory, with the pg_wal
+ * symlink to it) by claim(), before the server starts the backup, each tablespace target at beginBackup once the
+ * server named them. A directory another run holds, or one that is not empty, is refused; what this destination
+ * did not claim it never removes or empties.
+ *
  * That rule: backup_manifest.tmp is written as the manifest arrives; only when BOTH the archive chain reached
- * endBackup AND the WAL sink finished (when WAL is streamed) is everything fsynced and the file renamed to
- * backup_manifest, the last thing to appear. Whichever of the two calls comes second does it, so the lead may call
- * them in either order. A destination without backup_manifest is therefore incomplete.
+ * endBackup AND the WAL sink finished (when WAL is streamed) are the claim files removed, everything fsynced and the
+ * file renamed to backup_manifest, the last thing to appear. Whichever of the two calls comes second does it, so the
+ * lead may call them in either order. A destination without backup_manifest is therefore incomplete.
  *
  * Cleanup after a failure removes directories this destination created and empties the pre-existing empty ones it
- * wrote into, nothing else; with noClean it leaves files but deletes backup_manifest(.tmp).
+ * wrote into, nothing else; with noClean it leaves files but deletes backup_manifest(.tmp) and the claim files.
  */
 import { promises as fs } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { InternalError, UsageError } from '../../errors/index.ts';
 import type { BackupStartInfo } from '../archive-sink.ts';
 import { FileOutput, type WriteMode } from './file-output.ts';
-import { directoryStatus, emptyDirectory, fsCall, makeDirectory, removeIfExists, syncPath, syncTree } from './fs-helpers.ts';
+import { claimDirectory, releaseClaim, type Claim } from './claim.ts';
+import { emptyDirectory, fsCall, makeDirectory, removeIfExists, syncPath, syncTree } from './fs-helpers.ts';
 import { STDOUT_DIR, type DestinationOptions } from './options.ts';
 
 const MANIFEST_NAME = 'backup_manifest';
@@ -23,18 +29,14 @@ const MANIFEST_TEMP_NAME = 'backup_manifest.tmp';
 /** pg_wal/summaries exists from PostgreSQL 17 (WAL summarization). */
 const SUMMARIES_VERSION_NUM = 170000;
 
-interface Root {
-  readonly path: string;
-  readonly wasCreated: boolean;
-}
-
 export class DestinationState {
   readonly options: DestinationOptions;
   readonly dirMode: number;
   readonly fileMode: number;
   readonly toStdout: boolean;
   #start: BackupStartInfo | null = null;
-  #roots: Root[] = [];
+  #roots: Claim[] = [];
+  #isClaimed = false;
   #mapping: Map<string, string>;
   #manifest: FileOutput | null = null;
   #hasManifest = false;
@@ -70,7 +72,23 @@ export class DestinationState {
     if (this.#failure !== null) throw this.#failure;
   }
 
-  /** Checks and creates the target directories (pg_basebackup's verify_dir_is_empty_or_create). */
+  /**
+   * Claims the target directory, and the WAL directory with its pg_wal symlink (pg_basebackup's
+   * verify_dir_is_empty_or_create, made atomic). Idempotent; after a failure, cleanup() releases what was claimed.
+   */
+  async claim(): Promise<void> {
+    if (this.toStdout || this.#isClaimed) return;
+    this.#isClaimed = true;
+    await this.#claimRoot(this.dir);
+    const walDir = this.options.walDir ?? null;
+    if (walDir !== null) {
+      await this.#claimRoot(walDir);
+      const link = join(this.dir, 'pg_wal');
+      await fsCall('create symbolic link', link, () => fs.symlink(walDir, link));
+    }
+  }
+
+  /** Claims the remaining target directories (tablespaces) and creates the WAL directories. */
   async prepare(start: BackupStartInfo): Promise<void> {
     this.#start = start;
     if (this.toStdout) {
@@ -78,11 +96,11 @@ export class DestinationState {
       if (count > 1) throw new UsageError('OPTION_CONFLICT', `can only write single tablespace to stdout, database has ${count}`);
       return;
     }
-    await this.#prepareRoot(this.dir);
+    await this.claim();
     if (this.options.format !== 'plain') return;
     for (const tablespace of start.tablespaces) {
       if (tablespace.oid === null || tablespace.location === null || !isAbsolute(tablespace.location)) continue;
-      await this.#prepareRoot(this.tablespaceTarget(tablespace.location));
+      await this.#claimRoot(this.tablespaceTarget(tablespace.location));
     }
     if (this.options.walMethod === 'stream') {
       // WAL may arrive before base.tar's own pg_wal entries; extraction tolerates the existing directories.
@@ -145,6 +163,7 @@ export class DestinationState {
     this.assertUsable();
     this.#isComplete = true;
     if (this.toStdout) return;
+    for (const root of this.#roots) await releaseClaim(root.path);
     if (this.options.sync) {
       await syncTree(this.dir);
       for (const root of this.#roots) if (root.path !== this.dir) await syncTree(root.path);
@@ -156,16 +175,10 @@ export class DestinationState {
     }
   }
 
-  async #prepareRoot(path: string): Promise<void> {
-    const status = await directoryStatus(path);
-    if (status === 'not-empty') {
-      throw new UsageError('TARGET_NOT_EMPTY', `directory "${path}" exists but is not empty`, { details: { path } });
-    }
-    if (status === 'missing') {
-      await fsCall('create directory', path, () => fs.mkdir(path, { recursive: true, mode: this.dirMode }));
-      await makeDirectory(path, this.dirMode); // applies the exact mode despite the umask
-    }
-    this.#roots.push({ path, wasCreated: status === 'missing' });
+  async #claimRoot(path: string): Promise<void> {
+    const claim = await claimDirectory(path, this.dirMode);
+    this.#roots.push(claim);
+    this.options.onClaim?.({ dir: resolve(claim.path), wasCreated: claim.wasCreated, backupDir: resolve(this.dir) });
   }
 
   async #undo(): Promise<void> {
@@ -175,6 +188,7 @@ export class DestinationState {
     if (this.options.noClean) {
       await removeIfExists(join(this.dir, MANIFEST_NAME));
       await removeIfExists(join(this.dir, MANIFEST_TEMP_NAME));
+      for (const root of this.#roots) await releaseClaim(root.path);
       return;
     }
     for (const root of [...this.#roots].reverse()) {

@@ -31,13 +31,17 @@ export async function fsCall<T>(action: string, path: PathLike, call: () => Prom
   }
 }
 
-/** mkdir that tolerates an existing directory (pg_wal, pg_tblspc, archive_status are pre-created). */
+/**
+ * mkdir that tolerates an existing directory (pg_wal, pg_tblspc, archive_status are pre-created), also one reached
+ * through a symlink: with --waldir, pg_wal is our own symlink to the WAL directory. (Symlinks an archive creates are
+ * refused before anything is written through them, see extract-sink.ts.)
+ */
 export async function makeDirectory(path: PathLike, mode: number): Promise<void> {
   try {
     await fs.mkdir(path, { mode });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      const stat = await fsCall('stat', path, () => fs.lstat(path));
+      const stat = await fsCall('stat', path, () => fs.stat(path));
       if (stat.isDirectory()) return;
     }
     throw fsError('create directory', path.toString(), error);
@@ -45,16 +49,18 @@ export async function makeDirectory(path: PathLike, mode: number): Promise<void>
   if (needsChmod(mode)) await fsCall('change mode of', path, () => fs.chmod(path, mode));
 }
 
-/** 'missing', 'empty' or 'not-empty'; anything that is not a directory counts as not empty. */
-export async function directoryStatus(path: string): Promise<'missing' | 'empty' | 'not-empty'> {
+export type DirectoryStatus = 'missing' | 'empty' | 'not-empty' | 'not-directory';
+
+/** What is at `path`: 'not-directory' also when a parent is not a directory, as opendir's ENOTDIR says. */
+export async function directoryStatus(path: string): Promise<DirectoryStatus> {
   try {
     const entries = await fs.readdir(path);
     return entries.length === 0 ? 'empty' : 'not-empty';
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return 'missing';
-    if (code === 'ENOTDIR') return 'not-empty';
-    throw fsError('open directory', path, error);
+    if (code === 'ENOTDIR') return 'not-directory';
+    throw fsError('access directory', path, error);
   }
 }
 

@@ -36,6 +36,17 @@ export interface DestinationOptions {
   readonly noClean: boolean;
   /** Where '-' writes; defaults to process.stdout. */
   readonly stdout?: Writable;
+  /** --waldir: absolute directory (plain format) that receives the WAL, with <dir>/pg_wal a symlink to it. */
+  readonly walDir?: string | null;
+  /** Told of every directory the destination claimed, as soon as it has it (the cleanup guardian's list). */
+  readonly onClaim?: (claim: ClaimedDir) => void;
+}
+
+/** A directory a destination claimed; `backupDir` is its -D, whose backup_manifest says the backup is complete. */
+export interface ClaimedDir {
+  readonly dir: string;
+  readonly wasCreated: boolean;
+  readonly backupDir: string;
 }
 
 export const STDOUT_DIR = '-';
@@ -68,6 +79,9 @@ export function validateDestinationOptions(options: DestinationOptions): void {
   if (options.dataDirectoryMode !== 0o700 && options.dataDirectoryMode !== 0o750) {
     throw new UsageError('OPTION_INVALID', `invalid data directory mode ${(options.dataDirectoryMode as number).toString(8)}`);
   }
+  const walDir = options.walDir ?? null;
+  if (walDir !== null && options.format !== 'plain') throw conflict('WAL directory location can only be specified in plain mode');
+  if (walDir !== null && !isAbsolute(walDir)) throw new UsageError('OPTION_INVALID', 'WAL directory location must be an absolute path');
   for (const [from, to] of options.tablespaceMapping) {
     if (!isAbsolute(from)) throw new UsageError('OPTION_INVALID', `old directory is not an absolute path in tablespace mapping: ${from}`);
     if (!isAbsolute(to)) throw new UsageError('OPTION_INVALID', `new directory is not an absolute path in tablespace mapping: ${to}`);

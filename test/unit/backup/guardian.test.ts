@@ -1,7 +1,7 @@
 /**
  * The guardian as real processes, no PostgreSQL: a parent spawns it and is SIGKILLed; the guardian must send the
  * CancelRequest (checked byte for byte against a hand-built vector, on a fake server) and remove the destination.
- * After `done` it must do neither. Also which of execArgv the child gets.
+ * After `done` it must do neither. Also the guardian's input lines, byte for byte.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,19 +12,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
-import { loaderArgs } from '../../../src/backup/guardian.ts';
+import { orderLine } from '../../../src/backup/guardian.ts';
 
 const GUARDIAN_URL = new URL('../../../src/backup/guardian.ts', import.meta.url).href;
 const root = await mkdtemp(join(tmpdir(), 'pgconvoy-guardian-spawn-'));
 after(() => rm(root, { recursive: true, force: true }));
 
-test('the child gets the module loaders only', () => {
-  assert.deepEqual(loaderArgs(['--import', 'tsx', '--input-type=module', '-e', 'code']), ['--import', 'tsx']);
-  assert.deepEqual(loaderArgs(['--require', '/x/preflight.cjs', '--import', 'file:///x/loader.mjs', '--inspect-brk=9229']),
-    ['--require', '/x/preflight.cjs', '--import', 'file:///x/loader.mjs']);
-  assert.deepEqual(loaderArgs(['--max-old-space-size=64', '--experimental-loader=tsx', '--test', '--eval', '--import']),
-    ['--experimental-loader=tsx']);
-  assert.deepEqual(loaderArgs([]), []);
+test('orders are one line each, strings in hex', () => {
+  assert.equal(orderLine({ type: 'server', host: '/tmp', port: 5432, noClean: false }), 'server 2f746d70 5432 0\n');
+  assert.equal(orderLine({ type: 'session', key: { processId: 4242, secretKey: Buffer.from('deadbeef', 'hex') } }), 'session 4242 deadbeef\n');
+  assert.equal(orderLine({ type: 'dir', claim: { dir: '/b k', backupDir: '/b k', wasCreated: true } }), 'dir 1 2f62206b 2f62206b\n');
+  assert.equal(orderLine({ type: 'done' }), 'done\n');
 });
 
 /** A TCP server that records every connection's bytes (a CancelRequest is one packet, then the peer closes). */
@@ -46,8 +44,9 @@ async function fakeServer(): Promise<{ server: Server; port: number; received: B
 async function runParent(port: number, dir: string, ending: 'SIGKILL' | 'done'): Promise<void> {
   const code = `
     const { spawnGuardian } = await import(${JSON.stringify(GUARDIAN_URL)});
-    const guardian = spawnGuardian({ host: '127.0.0.1', port: ${port}, noClean: false, destinations: [{ dir: ${JSON.stringify(dir)}, wasCreated: true }] },
+    const guardian = spawnGuardian({ host: '127.0.0.1', port: ${port}, noClean: false },
       (message) => { console.error(message); process.exit(3); });
+    guardian.addDestination({ dir: ${JSON.stringify(dir)}, backupDir: ${JSON.stringify(dir)}, wasCreated: true });
     guardian.addSession({ processId: 4242, secretKey: Buffer.from('deadbeef', 'hex') });
     if (${JSON.stringify(ending)} === 'done') await guardian.done();
     else process.kill(process.pid, 'SIGKILL');

@@ -118,7 +118,7 @@ test('a password file readable by others is ignored with libpq\'s warning', () =
   const warnings: string[] = [];
   const params = resolveConnectionParams({ host: 'h' }, { PGPASSFILE: file }, { ...noPgpass, onWarning: (m) => warnings.push(m) });
   assert.equal(params.password, undefined);
-  assert.deepEqual(warnings, [`WARNING: password file "${file}" has group or world access; permissions should be u=rw (0600) or less`]);
+  assert.deepEqual(warnings, [`password file "${file}" has group or world access; permissions should be u=rw (0600) or less`]);
 });
 
 test('~/.pgpass is the default password file', () => {
