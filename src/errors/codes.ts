@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   OPTION_CONFLICT: 'usage',
   OPTION_OUT_OF_RANGE: 'usage',
   TARGET_NOT_EMPTY: 'usage',
+  TARGET_NOT_DIRECTORY: 'usage',
   // connection: transport and authentication
   CONNECT_FAILED: 'connection',
   CONNECT_TIMEOUT: 'connection',
@@ -25,9 +26,12 @@ export const ERROR_CODES = {
   INVALID_ARCHIVE_NAME: 'protocol',
   COMPRESSED_DATA_INVALID: 'protocol',
   SERVER_VERSION_UNSUPPORTED: 'protocol',
+  COMMAND_SYNTAX_ERROR: 'protocol',
   // server: the server answered ErrorResponse
   SERVER_ERROR: 'server',
   CHECKSUM_FAILURE: 'server',
+  BACKUP_STATE_CHANGED: 'server',
+  WAL_MISSING: 'server',
   // tar codec
   TAR_CHECKSUM_MISMATCH: 'tar',
   TAR_TRUNCATED: 'tar',

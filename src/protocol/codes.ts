@@ -53,6 +53,9 @@ export const PROTOCOL_VERSION_3_0 = 196_608;
 /** The "version" of SSLRequest: 1234 in the high half, 5679 in the low half. */
 export const SSL_REQUEST_CODE = 80_877_103;
 
+/** The "version" of GSSENCRequest: 1234 in the high half, 5680 in the low half. */
+export const GSSENC_REQUEST_CODE = 80_877_104;
+
 /** The "version" of CancelRequest: 1234 in the high half, 5678 in the low half. */
 export const CANCEL_REQUEST_CODE = 80_877_102;
 

@@ -4,10 +4,12 @@
  * nothing; archive names are plain file names. Anything else is COPY_SUBMESSAGE_INVALID.
  *
  * Decodes one payload at a time; the order rules ('n' never after 'm', 'd' only inside something) belong to
- * the caller that sees the sequence.
+ * the caller that sees the sequence. The encoders (for serve) build payloads; `archiveDataFrameHeader` builds
+ * the whole CopyData header of a 'd' so archive bytes go out with no copy (header and bytes written together).
  */
 import { ProtocolError } from '../errors/index.ts';
-import { BackupCopyType, typeChar } from './codes.ts';
+import { BackendType, BackupCopyType, typeChar } from './codes.ts';
+import { ByteWriter } from './writer.ts';
 
 export type BackupCopyMessage =
   | { readonly type: 'new-archive'; readonly name: string; readonly location: string }
@@ -55,4 +57,20 @@ export function checkArchiveName(name: string): void {
 
 function invalid(message: string, type: number): ProtocolError {
   return new ProtocolError('COPY_SUBMESSAGE_INVALID', message, { details: { type: typeChar(type) } });
+}
+
+/** 'm': the archives are over, manifest data follows (read-only constant). */
+export const MANIFEST_MARKER: Buffer = Buffer.from([BackupCopyType.Manifest]);
+
+export function encodeNewArchive(name: string, location: string): Buffer {
+  return new ByteWriter().u8(BackupCopyType.NewArchive).cstring(name).cstring(location).finish();
+}
+
+export function encodeProgress(bytesDone: bigint): Buffer {
+  return new ByteWriter(9).u8(BackupCopyType.Progress).u64(bytesDone).finish();
+}
+
+/** CopyData type byte, its length, and the 'd' sub-message byte for `dataBytes` bytes that follow. */
+export function archiveDataFrameHeader(dataBytes: number): Buffer {
+  return new ByteWriter(6).u8(BackendType.CopyData).i32(dataBytes + 5).u8(BackupCopyType.ArchiveOrManifestData).finish();
 }
