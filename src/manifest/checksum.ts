@@ -22,6 +22,8 @@ export interface Digester {
   update(bytes: Uint8Array, start?: number, end?: number): void;
   /** Lowercase hex as the manifest spells it; '' for NONE. Call once. */
   finish(): string;
+  /** An independent digester in the same state: a backup that leaves a shared read mid-file continues alone. */
+  clone(): Digester;
 }
 
 /** Case-insensitive, as PostgreSQL's pg_checksum_parse_type; null when unknown. */
@@ -33,7 +35,7 @@ export function parseChecksumAlgorithm(name: string): ChecksumAlgorithm | null {
 export function createDigester(algorithm: ChecksumAlgorithm): Digester {
   switch (algorithm) {
     case 'NONE':
-      return { update: () => {}, finish: () => '' };
+      return NONE_DIGESTER;
     case 'CRC32C':
       return new Crc32cDigester();
     default:
@@ -48,8 +50,14 @@ export function checksumHex(algorithm: ChecksumAlgorithm, bytes: Uint8Array): st
   return digester.finish();
 }
 
+const NONE_DIGESTER: Digester = { update: () => {}, finish: () => '', clone: () => NONE_DIGESTER };
+
 class Crc32cDigester implements Digester {
-  #crc = 0;
+  #crc: number;
+
+  constructor(crc = 0) {
+    this.#crc = crc;
+  }
 
   update(bytes: Uint8Array, start = 0, end = bytes.length): void {
     this.#crc = crc32c(bytes, this.#crc, start, end);
@@ -59,6 +67,10 @@ class Crc32cDigester implements Digester {
     const out = Buffer.allocUnsafe(4);
     out.writeUInt32LE(this.#crc >>> 0);
     return out.toString('hex');
+  }
+
+  clone(): Digester {
+    return new Crc32cDigester(this.#crc);
   }
 }
 
@@ -75,5 +87,9 @@ class ShaDigester implements Digester {
 
   finish(): string {
     return this.#hash.digest('hex');
+  }
+
+  clone(): Digester {
+    return new ShaDigester(this.#hash.copy());
   }
 }
