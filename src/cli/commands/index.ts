@@ -13,6 +13,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise
   ['verify', async () => (await import('./verify.ts')).registerVerify],
   ['restore', async () => (await import('./restore.ts')).registerRestore],
   ['drill', async () => (await import('./drill.ts')).registerDrill],
+  ['serve', async () => (await import('./serve.ts')).registerServe],
   ['demo', async () => (await import('./demo.ts')).registerDemo],
 ];
 

@@ -1,0 +1,226 @@
+/**
+ * One read pass over one file of an archive, with everything that is the same for every backup receiving it done
+ * once: the read itself (large chunks, the next one already in flight), data-page checksum verification with
+ * PostgreSQL's rules (new pages skipped, a failing block re-read once before it counts), and the manifest checksum
+ * for each algorithm the receivers asked for. The per-backup part of the page rule (a page newer than that backup's
+ * start LSN does not count) is left to the receiver: failures carry the page's LSN.
+ *
+ * Sizes follow PostgreSQL: exactly the size the walk saw is sent; bytes appended later are not read, and a file that
+ * shrank (or vanished) is padded with zeros to that size; WAL replay repairs both.
+ *
+ * Resumable: `snapshot()` is what a backup that leaves a shared read in the middle of a file takes with it, so it can
+ * finish the file alone (`FileRead.open` with that state) and still get the right manifest checksum.
+ *
+ * Byte ownership: every chunk returned is a fresh buffer never written again (a re-read block is patched in before
+ * the chunk is handed out), or a view of a frozen zero buffer.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { fsError } from '../../errors/index.ts';
+import { displayPath, fsPath } from '../../manifest/byte-path.ts';
+import { createDigester, type ChecksumAlgorithm, type Digester } from '../../manifest/checksum.ts';
+import { findChecksumMismatches, PAGE_BYTES } from '../../util/page-checksum.ts';
+import type { ArchiveEntry } from './archive-walk.ts';
+import type { PageFailure } from './member-queue.ts';
+import type { Throttle } from './throttle.ts';
+
+/** Blocks per relation segment file (RELSEG_SIZE): page checksums mix in the block number within the relation. */
+const RELSEG_BLOCKS = 131_072;
+/** PostgreSQL reads 32 KiB at a time; its "could not verify" warning names that read, so we compute it the same way. */
+const PG_READ_BYTES = 32_768;
+/** Padding for a file that shrank while read; shared and read-only (never handed to anything that writes). */
+const ZEROS = Buffer.alloc(1024 * 1024);
+
+export interface ReadCounters {
+  /** Bytes read from the files of the data directory and tablespaces, by every read pass. */
+  dataBytesRead: number;
+}
+
+export interface FileReadOptions {
+  readonly chunkBytes: number;
+  readonly throttle: Throttle;
+  readonly counters: ReadCounters;
+}
+
+export interface FileReadState {
+  readonly offset: number;
+  readonly digesters: ReadonlyMap<ChecksumAlgorithm, Digester>;
+  readonly failures: readonly PageFailure[];
+  readonly verifying: boolean;
+  readonly unverifiable: string | null;
+}
+
+export class FileRead {
+  readonly #entry: ArchiveEntry;
+  readonly #handle: FileHandle | null;
+  readonly #options: FileReadOptions;
+  readonly #digesters: Map<ChecksumAlgorithm, Digester>;
+  readonly #failures: PageFailure[];
+  #offset: number;
+  #verifying: boolean;
+  #unverifiable: string | null;
+  #ahead: Promise<Buffer> | null = null;
+  #aheadOffset = -1;
+  #isEof = false;
+
+  private constructor(entry: ArchiveEntry, handle: FileHandle | null, state: FileReadState, options: FileReadOptions) {
+    this.#entry = entry;
+    this.#handle = handle;
+    this.#options = options;
+    this.#offset = state.offset;
+    this.#digesters = new Map(state.digesters);
+    this.#failures = [...state.failures];
+    this.#verifying = state.verifying;
+    this.#unverifiable = state.unverifiable;
+    this.#isEof = handle === null;
+  }
+
+  /** A fresh pass from offset 0 for these algorithms; null when the file vanished before anything was sent. */
+  static async start(entry: ArchiveEntry, algorithms: Iterable<ChecksumAlgorithm>, verify: boolean,
+    options: FileReadOptions): Promise<FileRead | null> {
+    const handle = await openOrNull(entry);
+    if (handle === null) return null;
+    const digesters = new Map<ChecksumAlgorithm, Digester>();
+    for (const algorithm of algorithms) if (algorithm !== 'NONE') digesters.set(algorithm, createDigester(algorithm));
+    const isVerifiable = verify && entry.checksumSegno !== null;
+    return new FileRead(entry, handle, { offset: 0, digesters, failures: [], verifying: isVerifiable, unverifiable: null }, options);
+  }
+
+  /** Continues a pass another reader began (the header is already sent, so a vanished file becomes zeros). */
+  static async resume(entry: ArchiveEntry, state: FileReadState, options: FileReadOptions): Promise<FileRead> {
+    return new FileRead(entry, await openOrNull(entry), state, options);
+  }
+
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** The state a backup leaving now takes with it: its own digester for its algorithm, cloned. */
+  snapshot(algorithm: ChecksumAlgorithm): FileReadState {
+    const own = this.#digesters.get(algorithm);
+    return {
+      offset: this.#offset,
+      digesters: own === undefined ? new Map() : new Map([[algorithm, own.clone()]]),
+      failures: [...this.#failures],
+      verifying: this.#verifying,
+      unverifiable: this.#unverifiable,
+    };
+  }
+
+  /** The next chunk of the file's bytes as sent (verified, digested), or null once `size` bytes were produced. */
+  async next(): Promise<Buffer | null> {
+    const size = this.#entry.stat.size;
+    if (this.#offset >= size) return null;
+    let chunk: Buffer;
+    if (this.#isEof) {
+      chunk = ZEROS.subarray(0, Math.min(ZEROS.length, size - this.#offset));
+    } else {
+      chunk = await this.#read();
+      if (chunk.length === 0) {
+        this.#isEof = true; // shrank under us: the rest is zeros
+        return this.next();
+      }
+      if (this.#verifying) await this.#verify(chunk);
+    }
+    for (const digester of this.#digesters.values()) digester.update(chunk);
+    this.#offset += chunk.length;
+    return chunk;
+  }
+
+  /** Manifest checksums of the whole file, once `next()` returned null. */
+  finish(): { digests: Map<ChecksumAlgorithm, string>; failures: readonly PageFailure[]; unverifiable: string | null } {
+    const digests = new Map<ChecksumAlgorithm, string>();
+    for (const [algorithm, digester] of this.#digesters) digests.set(algorithm, digester.finish());
+    return { digests, failures: this.#failures, unverifiable: this.#unverifiable };
+  }
+
+  async close(): Promise<void> {
+    const ahead = this.#ahead;
+    this.#ahead = null;
+    await ahead?.catch(() => {});
+    await this.#handle?.close().catch(() => {});
+  }
+
+  /** Reads at the current offset, keeping one read ahead in flight so the disk never waits for us. */
+  async #read(): Promise<Buffer> {
+    const size = this.#entry.stat.size;
+    const ahead = this.#ahead;
+    let chunk = ahead !== null && this.#aheadOffset === this.#offset ? await ahead : null;
+    this.#ahead = null;
+    if (chunk === null) {
+      await ahead?.catch(() => {}); // a stale read-ahead after a short read: discard it
+      chunk = await this.#issue(this.#offset);
+    }
+    const nextOffset = this.#offset + chunk.length;
+    if (chunk.length > 0 && nextOffset < size) {
+      this.#aheadOffset = nextOffset;
+      this.#ahead = this.#issue(nextOffset);
+      this.#ahead.catch(() => {}); // awaited (or discarded) by the next call
+    }
+    return chunk;
+  }
+
+  async #issue(offset: number): Promise<Buffer> {
+    const length = Math.min(this.#options.chunkBytes, this.#entry.stat.size - offset);
+    await this.#options.throttle.take(length);
+    const buffer = Buffer.allocUnsafe(length);
+    let filled = 0;
+    try {
+      while (filled < length) {
+        const { bytesRead } = await (this.#handle as FileHandle).read(buffer, filled, length - filled, offset + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+    } catch (error) {
+      throw fsError('read file', displayPath(this.#entry.pgPath), error);
+    }
+    this.#options.counters.dataBytesRead += filled;
+    return filled === length ? buffer : buffer.subarray(0, filled);
+  }
+
+  async #verify(chunk: Buffer): Promise<void> {
+    if (chunk.length % PAGE_BYTES !== 0) {
+      this.#verifying = false;
+      this.#unverifiable = unverifiableWarning(this.#entry, this.#offset + chunk.length);
+      return;
+    }
+    const segBase = (this.#entry.checksumSegno as number) * RELSEG_BLOCKS;
+    const firstBlock = this.#offset / PAGE_BYTES;
+    for (const check of findChecksumMismatches(chunk, 0, chunk.length, segBase + firstBlock)) {
+      const at = (check.block - segBase - firstBlock) * PAGE_BYTES;
+      const again = await this.#reread(this.#offset + at);
+      if (again === null) continue; // truncated meanwhile: WAL replay restores it
+      again.copy(chunk, at); // send what the second read saw, as PostgreSQL does
+      const [still] = findChecksumMismatches(again, 0, PAGE_BYTES, check.block);
+      if (still !== undefined) {
+        this.#failures.push({ block: check.block - segBase, lsn: still.lsn, calculated: still.calculated, expected: still.expected });
+      }
+    }
+  }
+
+  async #reread(offset: number): Promise<Buffer | null> {
+    const page = Buffer.allocUnsafe(PAGE_BYTES);
+    try {
+      const { bytesRead } = await (this.#handle as FileHandle).read(page, 0, PAGE_BYTES, offset);
+      return bytesRead === PAGE_BYTES ? page : null;
+    } catch (error) {
+      throw fsError('read file', displayPath(this.#entry.pgPath), error);
+    }
+  }
+}
+
+async function openOrNull(entry: ArchiveEntry): Promise<FileHandle | null> {
+  try {
+    return await open(fsPath(entry.path), 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null; // removed since the walk: not sent
+    throw fsError('open file', displayPath(entry.pgPath), error);
+  }
+}
+
+/** PostgreSQL's warning for a relation file whose size is not a whole number of pages, naming its last 32 KiB read. */
+function unverifiableWarning(entry: ArchiveEntry, endOffset: number): string {
+  const lastReadStart = endOffset - (endOffset % PG_READ_BYTES === 0 ? PG_READ_BYTES : endOffset % PG_READ_BYTES);
+  const block = Math.floor(lastReadStart / PAGE_BYTES);
+  return `could not verify checksum in file "${displayPath(entry.pgPath)}", block ${block}: ` +
+    `read buffer size ${endOffset - lastReadStart} and page size ${PAGE_BYTES} differ`;
+}

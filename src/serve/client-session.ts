@@ -1,0 +1,154 @@
+/**
+ * One client connection from its first byte to its last: the startup packet (client-startup.ts), the checks
+ * PostgreSQL cannot make because it only sees serve's address (a physical replication connection; the cluster's
+ * own pg_hba.conf applied to the client's real address), the relayed login (auth-relay.ts), serve's own cancel key
+ * in place of the cluster's, then the command session (command-session.ts).
+ *
+ * Every refusal is a FATAL ErrorResponse in PostgreSQL's words, then the connection closes; the cluster's own
+ * refusals are forwarded as it sent them. Nothing a client sends can crash serve: every failure ends only this
+ * connection, with a log line.
+ */
+import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import { FrameReader } from '../client/frame-reader.ts';
+import { openTransport, wantsSsl } from '../client/transport.ts';
+import type { ConnectionParams } from '../client/types.ts';
+import { ConnectionError } from '../errors/index.ts';
+import { BackendType } from '../protocol/codes.ts';
+import { MAX_FRONTEND_FRAME_BYTES } from '../protocol/decode-frontend.ts';
+import { encodeBackendKeyData, encodeErrorResponse } from '../protocol/encode-backend.ts';
+import { encodeStartupMessage } from '../protocol/encode-frontend.ts';
+import { forward, relayAuthentication, UpstreamRefused, WeakExchange } from './auth-relay.ts';
+import type { CancelRegistry } from './cancel-registry.ts';
+import { acceptStartup } from './client-startup.ts';
+import { CommandSession, type CommandServices } from './command-session.ts';
+import { errorFieldsOf } from './error-fields.ts';
+import { exchangeSatisfies, hbaRefusal, matchHba, type HbaClient, type HbaLookups } from './hba/hba-match.ts';
+import type { HbaRuleSet } from './hba/hba-rules.ts';
+import { SocketWriter } from './socket-writer.ts';
+
+export interface SessionServices extends CommandServices {
+  readonly tls: SecureContext | null;
+  readonly cancelKeys: CancelRegistry;
+  readonly loadHba: () => Promise<{ readonly rules: HbaRuleSet; readonly lookups: HbaLookups }>;
+  readonly authenticationTimeoutMs: number;
+}
+
+const PHYSICAL_REPLICATION = new Set(['true', 'on', 'yes', '1']);
+
+export async function serveConnection(socket: Socket, services: SessionServices): Promise<void> {
+  const address = socket.remoteAddress ?? '';
+  const peer = `${address}:${socket.remotePort ?? 0}`;
+  const login = AbortSignal.any([AbortSignal.timeout(services.authenticationTimeoutMs), services.shutdown]);
+  let clientSocket = socket;
+  let upstreamSocket: Socket | null = null;
+  let who = peer;
+  try {
+    const startup = await acceptStartup(socket, services.tls, login);
+    if (startup.type === 'cancel') {
+      const found = services.cancelKeys.cancel(startup.processId, startup.secretKey);
+      services.log.event('cancel-request', { client: peer, matched: found });
+      return;
+    }
+    clientSocket = startup.socket;
+    const clientWriter = new SocketWriter(clientSocket);
+    const client = new FrameReader(clientSocket, {
+      initial: startup.rest, maxFrameBytes: MAX_FRONTEND_FRAME_BYTES, onEnd: () => new ConnectionError('CONNECTION_CLOSED', 'client closed the connection'),
+    });
+    const user = startup.parameters.get('user') ?? '';
+    who = `${user}@${peer}`;
+    const replication = (startup.parameters.get('replication') ?? '').toLowerCase();
+    if (!PHYSICAL_REPLICATION.has(replication)) {
+      await refuse(clientWriter, {
+        severity: 'FATAL', code: '0A000', message: 'pgconvoy serve accepts only physical replication connections',
+        hint: 'Connect with replication=true (pg_basebackup and pg_receivewal do), or connect to the cluster itself for SQL.',
+      });
+      return;
+    }
+    const hbaClient: HbaClient = { address, user, ssl: startup.ssl };
+    const { rules, lookups } = await services.loadHba();
+    const verdict = await matchHba(rules, hbaClient, lookups);
+    if (verdict.kind !== 'allow') {
+      services.log.event('connection-refused', { client: who, reason: verdict.kind });
+      await refuse(clientWriter, hbaRefusal(verdict, hbaClient));
+      return;
+    }
+    upstreamSocket = await openUpstream(services.upstreamParams, startup.parameters, login);
+    const upstreamWriter = new SocketWriter(upstreamSocket);
+    const upstream = new FrameReader(upstreamSocket, {
+      onEnd: (cause) => new ConnectionError('CONNECTION_CLOSED', `the cluster closed the connection${cause === null ? '' : `: ${cause.message}`}`),
+    });
+    const ends = { client, clientWriter, upstream, upstreamWriter };
+    // a client that never answers the password prompt must not hold a connection to the cluster forever
+    const onLoginTimeout = (): void => {
+      const error = new ConnectionError('CONNECT_TIMEOUT', 'canceling authentication due to timeout', { details: { sqlstate: '08006' } });
+      upstream.fail(error);
+      client.fail(error);
+    };
+    login.addEventListener('abort', onLoginTimeout, { once: true });
+    let exchange;
+    try {
+      exchange = await relayAuthentication(ends, (candidate) => exchangeSatisfies(verdict.requires, candidate));
+    } catch (error) {
+      if (error instanceof WeakExchange) {
+        services.log.event('connection-refused', { client: who, reason: `weak authentication (${error.exchange})` });
+        await refuse(clientWriter, hbaRefusal(verdict, hbaClient, error.exchange));
+        return;
+      }
+      throw error;
+    }
+    const target = new Deferred();
+    const key = services.cancelKeys.register({ cancel: () => target.session?.cancel() });
+    try {
+      const upstreamKey = await finishLogin(ends, key);
+      login.removeEventListener('abort', onLoginTimeout);
+      services.log.event('connection-authorized', { client: who, authentication: exchange, ssl: startup.ssl });
+      target.session = new CommandSession(services, { ...ends, upstreamKey, who });
+      await target.session.run();
+    } finally {
+      services.cancelKeys.unregister(key.processId);
+    }
+  } catch (error) {
+    if (!(error instanceof UpstreamRefused)) {
+      services.log.event('connection-error', { client: who, error: error instanceof Error ? error.message : String(error) });
+      if (!clientSocket.destroyed) await refuse(new SocketWriter(clientSocket), errorFieldsOf(error, 'FATAL'));
+    }
+  } finally {
+    upstreamSocket?.destroy();
+    clientSocket.destroy();
+    socket.destroy();
+  }
+}
+
+class Deferred {
+  session: CommandSession | null = null;
+}
+
+/** The cluster's AuthenticationOk, ParameterStatus and ReadyForQuery go through; its BackendKeyData is swapped for ours. */
+async function finishLogin(ends: { client: FrameReader; clientWriter: SocketWriter; upstream: FrameReader },
+  key: { processId: number; secretKey: Buffer }): Promise<{ processId: number; secretKey: Buffer }> {
+  await ends.clientWriter.send(Buffer.from([BackendType.Authentication, 0, 0, 0, 8, 0, 0, 0, 0]));
+  let upstreamKey = { processId: 0, secretKey: Buffer.alloc(4) };
+  for (;;) {
+    const frame = await ends.upstream.read();
+    if (frame.type === BackendType.BackendKeyData) {
+      upstreamKey = { processId: frame.body.readInt32BE(0), secretKey: Buffer.from(frame.body.subarray(4)) };
+      await ends.clientWriter.send(encodeBackendKeyData(key.processId, key.secretKey));
+      continue;
+    }
+    await forward(ends.clientWriter, frame);
+    if (frame.type === BackendType.ErrorResponse) throw new UpstreamRefused('CONNECT_FAILED', 'the cluster refused the session');
+    if (frame.type === BackendType.ReadyForQuery) return upstreamKey;
+  }
+}
+
+/** A connection to the cluster for this client, opened with the client's own startup parameters. */
+async function openUpstream(params: ConnectionParams, parameters: ReadonlyMap<string, string>, signal: AbortSignal): Promise<Socket> {
+  const socket = await openTransport(params, wantsSsl(params), signal);
+  socket.write(encodeStartupMessage(Object.fromEntries(parameters)));
+  return socket;
+}
+
+async function refuse(writer: SocketWriter, fields: Parameters<typeof encodeErrorResponse>[0]): Promise<void> {
+  await writer.send(encodeErrorResponse(fields)).catch(() => {});
+}
