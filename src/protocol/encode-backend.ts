@@ -39,10 +39,15 @@ export function encodeRowDescription(fields: readonly FieldDescription[]): Buffe
   const lengthAt = writer.beginMessage(BackendType.RowDescription);
   writer.i16(fields.length);
   for (const field of fields) {
-    writer.cstring(field.name).i32(field.tableOid).i16(field.columnNumber).i32(field.typeOid)
+    writer.cstring(field.name).i32(oidBits(field.tableOid)).i16(field.columnNumber).i32(oidBits(field.typeOid))
       .i16(field.typeSize).i32(field.typeModifier).i16(field.format);
   }
   return writer.endMessage(lengthAt).finish();
+}
+
+/** OIDs are unsigned (the decoder reads them so); the writer's i32 takes the same 32 bits as a signed value. */
+function oidBits(oid: number): number {
+  return oid > 0x7fff_ffff ? oid - 0x1_0000_0000 : oid;
 }
 
 /** Text-format values; null is SQL NULL (length -1). */
@@ -90,11 +95,12 @@ export function encodeCopyDone(): Buffer {
   return COPY_DONE_BACKEND;
 }
 
-/** S and V carry the same (never localized) severity, then the fields in the table's order; NULs refused. */
+/** S and V carry the same (never localized) severity, then the fields in the table's order; NULs stripped. */
 function encodeFields(type: number, fields: ServerErrorFields): Buffer {
   const writer = new ByteWriter();
   const lengthAt = writer.beginMessage(type);
-  writer.u8(0x53).cstring(fields.severity).u8(NONLOCALIZED_SEVERITY_FIELD).cstring(fields.severity);
+  const severity = fields.severity.replaceAll('\0', '');
+  writer.u8(0x53).cstring(severity).u8(NONLOCALIZED_SEVERITY_FIELD).cstring(severity);
   for (const [byte, name] of ERROR_FIELDS) {
     if (name === 'severity') continue;
     const value = fields[name];

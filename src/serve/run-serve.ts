@@ -57,15 +57,15 @@ export async function runServe(options: ServeOptions, io: { readonly stderr: Nod
   const tls = options.tls === null ? null : await secureContext(options.tls);
   const throttle = new Throttle(options.maxRateBytesPerSecond);
   const convoyCounters: ReadCounters = { dataBytesRead: 0 };
-  const soloCounters: ReadCounters = { dataBytesRead: 0 };
+  const walCounters: ReadCounters = { dataBytesRead: 0 };
   const shutdown = new AbortController();
   let backupIds = 0;
   const services: SessionServices = {
     backup: {
       dataDir: options.dataDir, sqlParams: options.connection, cluster: facts, startGate: new StartGate(), log,
       convoy: new Convoy({ chunkBytes: CHUNK_BYTES, throttle, counters: convoyCounters, dataChecksums: facts.dataChecksums, log: (event, fields) => log.event(event, fields) }),
-      soloRead: { chunkBytes: CHUNK_BYTES, throttle, counters: soloCounters },
-      readCounters: { convoy: convoyCounters, solo: soloCounters },
+      walRead: { chunkBytes: CHUNK_BYTES, throttle, counters: walCounters },
+      readCounters: { convoy: convoyCounters, wal: walCounters },
     },
     slots: new BackupSlots(options.maxBackups),
     upstreamParams: options.connection,
@@ -105,7 +105,7 @@ export async function runServe(options: ServeOptions, io: { readonly stderr: Nod
   await Promise.race([Promise.allSettled([...sessions]), sleep(SHUTDOWN_GRACE_MS)]);
   for (const socket of sockets) socket.destroy();
   admin.close();
-  log.event('stopped', { dataBytesRead: convoyCounters.dataBytesRead, soloBytesRead: soloCounters.dataBytesRead });
+  log.event('stopped', { dataBytesRead: convoyCounters.dataBytesRead, walBytesRead: walCounters.dataBytesRead });
 }
 
 function listen(address: ListenAddress, onSocket: (socket: Socket) => void): Promise<Server> {

@@ -46,10 +46,13 @@ export interface BackupContext {
   readonly cluster: ClusterFacts;
   readonly convoy: Convoy;
   readonly startGate: StartGate;
-  /** Reads of WAL and pg_control, outside the convoy (same throttle, their own counters). */
-  readonly soloRead: FileReadOptions;
-  /** serve-wide reads: through the convoy, and alone (pg_control, WAL), for the log. */
-  readonly readCounters: { readonly convoy: ReadCounters; readonly solo: ReadCounters };
+  /** Reads of WAL and pg_control, outside the convoy (same throttle, their own counter). */
+  readonly walRead: FileReadOptions;
+  /**
+   * serve-wide reads, for the log: of the data directory (the convoy's shared reader and the private readers of
+   * backups that left it), and of WAL and pg_control (read for each backup alone).
+   */
+  readonly readCounters: { readonly convoy: ReadCounters; readonly wal: ReadCounters };
   readonly log: ServeLog;
 }
 
@@ -112,7 +115,7 @@ export async function runBaseBackup(context: BackupContext, id: number, channel:
     const stop = await session.stop(request.waitForArchive);
     checkAgainstServer(labelText, stop.labelFile, mapText, stop.tablespaceMap);
     const range = { startLsn: start.startLsn, startTli: start.startTli, endLsn: stop.endLsn, endTli: stop.endTli };
-    if (request.wal) await includeWal(context.dataDir, cluster.segmentBytes, range, main, request.manifestChecksums, owner, context.soloRead);
+    if (request.wal) await includeWal(context.dataDir, cluster.segmentBytes, range, main, request.manifestChecksums, owner, context.walRead);
     await copyOut.write(tarEndOfArchive());
     await copyOut.endArchive();
     if (manifest !== null) {
@@ -129,7 +132,7 @@ export async function runBaseBackup(context: BackupContext, id: number, channel:
     context.log.event('backup-end', {
       backup: id, label: request.label, start: formatLsn(start.startLsn), end: formatLsn(stop.endLsn), files: tally.files,
       bytes: copyOut.bytesDone, sharedBytes: tally.sharedBytes, aloneBytes: tally.aloneBytes,
-      serveDataBytesRead: context.readCounters.convoy.dataBytesRead, serveSoloBytesRead: context.readCounters.solo.dataBytesRead,
+      serveDataBytesRead: context.readCounters.convoy.dataBytesRead, serveWalBytesRead: context.readCounters.wal.dataBytesRead,
     });
     return { session, tally };
   } catch (error) {
@@ -177,7 +180,7 @@ async function sendPgControl(context: BackupContext, target: ArchiveTarget, requ
     stat: { mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid, size: stat.size, mtimeSec: Math.floor(stat.mtimeMs / 1000) },
     linkTarget: null, ancestors: [], inTablespaceDir: false, checksumSegno: null,
   };
-  const read = await FileRead.start(entry, [request.manifestChecksums], false, context.soloRead);
+  const read = await FileRead.start(entry, [request.manifestChecksums], false, context.walRead);
   if (read === null) throw new ConvoyError('FS_ERROR', 'could not open file "global/pg_control": No such file or directory');
   try {
     await target.copyOut.write(tarHeaderOf(entry));

@@ -148,7 +148,7 @@ export async function expectClusterClean(cluster: TestCluster, withinMs: number,
   assert.fail(`after ${withinMs} ms the cluster still holds ${JSON.stringify(last)}`);
 }
 
-/** Bytes serve read from the data directory so far, from its last backup-end line. */
+/** Bytes serve read from the data directory so far (shared and private readers; not WAL), from its last backup-end line. */
 export function serveBytesRead(serve: RunningServe): number {
   const ends = serve.events.filter((event) => event.event === 'backup-end');
   const last = ends[ends.length - 1];

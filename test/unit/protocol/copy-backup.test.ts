@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Framer } from '../../../src/protocol/framer.ts';
 import { allChunkings } from '../../helpers/chunkings.ts';
-import { decodeBackupCopyData } from '../../../src/protocol/copy-backup.ts';
+import {
+  MANIFEST_MARKER, archiveDataFrameHeader, decodeBackupCopyData, encodeNewArchive, encodeProgress,
+} from '../../../src/protocol/copy-backup.ts';
+import { encodeCopyData } from '../../../src/protocol/encode-backend.ts';
+import { copyData, cstr, u64, u8 } from './wire-builder.ts';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
@@ -74,5 +78,55 @@ test('a BASE_BACKUP COPY stream decodes the same at every split point', () => {
       });
     }
     assert.deepEqual(decoded, expected);
+  }
+});
+
+test("encoders: 'm' marker, 'n' name and location, 'p' unsigned Int64 (vectors)", () => {
+  assert.deepEqual(MANIFEST_MARKER, hex('6d'));
+  assert.deepEqual(encodeNewArchive('base.tar', ''), hex('6e 626173652e74617200 00'));
+  assert.deepEqual(encodeNewArchive('16384.tar.gz', '/srv/pg/ts1'), Buffer.concat([u8(0x6e), cstr('16384.tar.gz'), cstr('/srv/pg/ts1')]));
+  assert.deepEqual(encodeProgress(45408256n), hex('70 0000000002b4e000'));
+  assert.deepEqual(encodeProgress(0n), hex('70 0000000000000000'));
+  assert.deepEqual(encodeProgress(2n ** 64n - 1n), Buffer.concat([u8(0x70), u64(2n ** 64n - 1n)]));
+});
+
+test('encoders refuse what the wire cannot carry', () => {
+  assert.throws(() => encodeNewArchive('base\0.tar', ''), RangeError);
+  assert.throws(() => encodeProgress(-1n), RangeError);
+  assert.throws(() => encodeProgress(2n ** 64n), RangeError);
+});
+
+test("archiveDataFrameHeader: CopyData type, length counting the 'd' byte and the data, then 'd'", () => {
+  assert.deepEqual(archiveDataFrameHeader(3), hex('64 00000008 64'));
+  assert.deepEqual(archiveDataFrameHeader(0), hex('64 00000005 64'));
+  assert.deepEqual(archiveDataFrameHeader(65536), hex('64 00010005 64'));
+  const data = Buffer.from('tar-bytes');
+  assert.deepEqual(Buffer.concat([archiveDataFrameHeader(data.length), data]), copyData(Buffer.concat([Buffer.from('d'), data])));
+});
+
+test('encoded sub-messages decode back, framed at every split point', () => {
+  const data = Buffer.alloc(700, 0xab);
+  const stream = Buffer.concat([
+    encodeCopyData(encodeNewArchive('base.tar', '')), archiveDataFrameHeader(data.length), data, encodeCopyData(encodeProgress(1024n)),
+    encodeCopyData(encodeNewArchive('16384.tar', '/srv/pg/ts1')), archiveDataFrameHeader(0), encodeCopyData(MANIFEST_MARKER),
+    archiveDataFrameHeader(2), Buffer.from('{}'),
+  ]);
+  const expected = [
+    { type: 'new-archive', name: 'base.tar', location: '' }, { type: 'data', data: data.toString('hex') },
+    { type: 'progress', bytesDone: 1024n }, { type: 'new-archive', name: '16384.tar', location: '/srv/pg/ts1' },
+    { type: 'data', data: '' }, { type: 'manifest' }, { type: 'data', data: Buffer.from('{}').toString('hex') },
+  ];
+  for (const chunks of allChunkings(stream)) {
+    const framer = new Framer();
+    const decoded: unknown[] = [];
+    for (const chunk of chunks) {
+      framer.push(chunk, (frame) => {
+        assert.equal(frame.type, 0x64);
+        const message = decodeBackupCopyData(frame.body);
+        decoded.push(message.type === 'data' ? { type: 'data', data: message.data.toString('hex') } : message);
+      });
+    }
+    assert.deepEqual(decoded, expected);
+    assert.ok(framer.isIdle);
   }
 });
