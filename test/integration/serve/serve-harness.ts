@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clientToolEnv, psql, requireTool } from '../harness/psql.ts';
-import { REPO_ROOT, type TestCluster } from '../harness.ts';
+import { REPO_ROOT, type LocalCluster } from '../harness.ts';
 
 export interface ServeEvent {
   readonly event: string;
@@ -36,7 +36,7 @@ export interface ServeStartOptions {
   readonly conninfo?: string;
 }
 
-export async function startServe(cluster: TestCluster, opts: ServeStartOptions = {}): Promise<RunningServe> {
+export async function startServe(cluster: LocalCluster, opts: ServeStartOptions = {}): Promise<RunningServe> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env['NODE_TEST_CONTEXT'];
   const listenHost = opts.listenHost ?? '127.0.0.1';
@@ -96,7 +96,7 @@ export interface ToolResult {
 }
 
 /** The real pg_basebackup (of the cluster's major) against serve; `child` is exposed for signals. */
-export function pgBasebackup(cluster: TestCluster, serve: RunningServe, args: readonly string[],
+export function pgBasebackup(cluster: LocalCluster, serve: RunningServe, args: readonly string[],
   opts: { env?: NodeJS.ProcessEnv; user?: string } = {}): { child: ChildProcess; result: Promise<ToolResult> } {
   const child = spawn(requireTool(cluster, 'pg_basebackup'), [
     '-h', serve.host, '-p', String(serve.port), '-U', opts.user ?? 'postgres', '-w', ...args,
@@ -112,7 +112,7 @@ export function pgBasebackup(cluster: TestCluster, serve: RunningServe, args: re
   return { child, result };
 }
 
-export async function pgBasebackupOk(cluster: TestCluster, serve: RunningServe, args: readonly string[]): Promise<ToolResult> {
+export async function pgBasebackupOk(cluster: LocalCluster, serve: RunningServe, args: readonly string[]): Promise<ToolResult> {
   const result = await pgBasebackup(cluster, serve, args).result;
   assert.equal(result.status, 0, `pg_basebackup ${args.join(' ')} through serve failed:\n${result.stderr}\nserve log:\n${serve.log()}`);
   return result;
@@ -125,7 +125,7 @@ export interface ServeFootprint {
 }
 
 /** What serve holds on the cluster right now: its SQL sessions, its slots, relayed walsenders. */
-export async function serveFootprint(cluster: TestCluster): Promise<ServeFootprint> {
+export async function serveFootprint(cluster: LocalCluster): Promise<ServeFootprint> {
   const [[sessions = '0', slots = '', walsenders = '0'] = []] = await psql(cluster,
     "SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgconvoy serve%' AND pid <> pg_backend_pid()), " +
     "(SELECT coalesce(string_agg(slot_name, ','), '') FROM pg_replication_slots WHERE slot_name LIKE 'pgconvoy_serve_%' OR slot_name LIKE 'pg_basebackup_%'), " +
@@ -137,7 +137,7 @@ export async function serveFootprint(cluster: TestCluster): Promise<ServeFootpri
  * Waits until serve holds nothing on the cluster but (when `serveRunning`) its one admin session; fails after
  * `withinMs` with what is left.
  */
-export async function expectClusterClean(cluster: TestCluster, withinMs: number, serveRunning: boolean): Promise<void> {
+export async function expectClusterClean(cluster: LocalCluster, withinMs: number, serveRunning: boolean): Promise<void> {
   const deadline = Date.now() + withinMs;
   let last: ServeFootprint | null = null;
   while (Date.now() < deadline) {
