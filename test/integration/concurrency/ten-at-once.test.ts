@@ -4,9 +4,11 @@
  * succeed, with -X fetch (plain) and with -X stream (tar). Each has its own label and START WAL LOCATION, passes
  * the real pg_verifybackup, and a few restore to a consistent cluster where pgbench's invariant holds.
  *
- * The -X fetch test first runs ten real pg_basebackup -X fetch under the same load: without a slot they lose
- * WAL that the checkpoints recycle ("requested WAL segment ... has already been removed"). How many failed is
- * reported as a diagnostic and asserted only to be possible, not forced: on a fast machine they may all win.
+ * The -X fetch test first runs ten real pg_basebackup -X fetch under the same load, for comparison only: without a
+ * slot they may lose WAL that the checkpoints recycle ("requested WAL segment ... has already been removed"). How
+ * many failed is a diagnostic, never asserted: whether they lose depends on timing (once in a clean run none did),
+ * and a red result there would hide the check that matters, pgconvoy's own ten. The deterministic proof that a
+ * slot-less backup loses WAL and ours does not is in wal-slot.test.ts.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -61,7 +63,7 @@ async function judge(cluster: TestCluster, root: string, method: string, results
   await expectServerClean(cluster, 5_000);
 }
 
-test('ten -X fetch backups at once under pgbench load, small WAL: all succeed (pg_basebackup -X fetch does not)', { timeout: 300_000 }, async (t) => {
+test('ten -X fetch backups at once under pgbench load, small WAL: all succeed (pg_basebackup -X fetch for comparison)', { timeout: 300_000 }, async (t) => {
   const cluster = await loadedCluster();
   try {
     const control = await tmpDir('pg-basebackup-fetch');
@@ -74,8 +76,6 @@ test('ten -X fetch backups at once under pgbench load, small WAL: all succeed (p
     const errors = theirs.filter((result) => result.status !== 0).map((result) => /error: (.*)/.exec(result.stderr)?.[1] ?? result.stderr);
     t.diagnostic(`pg_basebackup -X fetch under the same load: ${errors.length} of ${COUNT} failed, ${lost} with "requested WAL ` +
       `segment ... has already been removed"; errors: ${[...new Set(errors.map((e) => e.replace(/[0-9A-F]{24}/g, 'N')))].join(' | ')}`);
-    // Reproduced in every run on the 2-core development machine; the deterministic proof is in wal-slot.test.ts.
-    assert.ok(lost >= 1, 'pg_basebackup -X fetch kept all its WAL this time: the load did not recycle segments fast enough');
 
     const root = await tmpDir('ten-fetch');
     load = startPgbench(cluster, { clients: 2, seconds: 120 });
