@@ -12,13 +12,22 @@
  * on a plain backup (verify-bench.ts). pgconvoy runs as installed (compiled, `npm run build`); --tsx runs the
  * TypeScript through tsx instead.
  *
+ * Then serve (serve-bench.ts): pg_basebackup directly and through `pgconvoy serve`, one and N at once.
+ *
+ * Every figure of the run goes to bench/results/<timestamp>.json, and the ratios to bench/results/latest.svg
+ * (the README's chart) with latest.json beside it.
+ *
  * Flags: --scale=N (default 100), --runs=N (default 5), --only=tar-stdout,plain-disk,fan-out-3, --tsx,
- * --pgconvoy-bin=PATH (another build's bin/pgconvoy.js), --no-verify.
+ * --pgconvoy-bin=PATH (another build's bin/pgconvoy.js), --no-verify, --no-serve, --serve-sizes=1,4,10,
+ * --quick (scale 10, one run: CI runs it so the benchmark itself never rots; its figures mean little).
  */
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { intFlag, measure, median, parseFlags, pgconvoyCommand, requireTool, scratchDir, startBenchCluster, table, type Measured } from './common.ts';
-import { runVerifyBench } from './verify-bench.ts';
+import { renderChart, type ChartBar } from './chart.ts';
+import { intFlag, measure, median, parseFlags, pgconvoyCommand, REPO_ROOT, requireTool, scratchDir, startBenchCluster, table, type Measured } from './common.ts';
+import { runServeBench, type ServeBenchRow } from './serve-bench.ts';
+import { runVerifyBench, type VerifyBenchResult } from './verify-bench.ts';
 
 interface Scenario {
   readonly name: string;
@@ -28,8 +37,9 @@ interface Scenario {
 }
 
 const flags = parseFlags(process.argv.slice(2));
-const scale = intFlag(flags, 'scale', 100);
-const runs = intFlag(flags, 'runs', 5);
+const quick = flags.has('quick');
+const scale = intFlag(flags, 'scale', quick ? 10 : 100);
+const runs = intFlag(flags, 'runs', quick ? 1 : 5);
 const only = flags.get('only')?.split(',') ?? null;
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -83,6 +93,7 @@ try {
   await measure([...convoy, ...common, '-Ft', '-D', '-']);
 
   const rows: string[][] = [];
+  const backupResults: Array<{ scenario: string; pgBasebackupSeconds: number; pgconvoySeconds: number; pgBasebackupPeakMb: number; pgconvoyPeakMb: number }> = [];
   for (const scenario of scenarios) {
     const results = { pgBasebackup: [] as Measured[], pgconvoy: [] as Measured[] };
     for (let run = 0; run < runs; run += 1) {
@@ -97,24 +108,55 @@ try {
     }
     const theirs = median(results.pgBasebackup.map((result) => result.seconds));
     const ours = median(results.pgconvoy.map((result) => result.seconds));
-    rows.push([
-      scenario.name,
-      theirs.toFixed(2), ours.toFixed(2), (ours / theirs).toFixed(2),
-      Math.max(...results.pgBasebackup.map((result) => result.peakRssMb)).toFixed(0),
-      Math.max(...results.pgconvoy.map((result) => result.peakRssMb)).toFixed(0),
-    ]);
+    const peaks = { theirs: Math.max(...results.pgBasebackup.map((result) => result.peakRssMb)), ours: Math.max(...results.pgconvoy.map((result) => result.peakRssMb)) };
+    backupResults.push({ scenario: scenario.name, pgBasebackupSeconds: theirs, pgconvoySeconds: ours, pgBasebackupPeakMb: peaks.theirs, pgconvoyPeakMb: peaks.ours });
+    rows.push([scenario.name, theirs.toFixed(2), ours.toFixed(2), (ours / theirs).toFixed(2), peaks.theirs.toFixed(0), peaks.ours.toFixed(0)]);
   }
   log('');
   log(`pgbench scale ${scale}, ${runs} runs per tool, options -c fast -X fetch; medians of wall time, largest peak RSS`);
   log(table(['scenario', 'pg_basebackup s', 'pgconvoy s', 'ratio', 'pg_basebackup MB', 'pgconvoy MB'], rows));
 
+  let verify: VerifyBenchResult | null = null;
   if (!flags.has('no-verify')) {
     const backup = join(work, 'verify-target');
     await measure([pgBasebackup, ...common, '-Fp', '-D', backup]);
     log('');
-    await runVerifyBench(backup, { runs, useTsx: flags.has('tsx'), install: cluster.install, log, ...(flags.has('pgconvoy-bin') ? { bin: flags.get('pgconvoy-bin') as string } : {}) });
+    verify = await runVerifyBench(backup, { runs, useTsx: flags.has('tsx'), install: cluster.install, log, ...(flags.has('pgconvoy-bin') ? { bin: flags.get('pgconvoy-bin') as string } : {}) });
     await rm(backup, { recursive: true, force: true });
   }
+
+  let serve: ServeBenchRow[] = [];
+  if (!flags.has('no-serve')) {
+    log('');
+    serve = await runServeBench(cluster, {
+      runs: quick ? 1 : Math.min(runs, 3), sizes: (flags.get('serve-sizes') ?? '1,4,10').split(',').map(Number),
+      pgconvoy: pgconvoyCommand(flags.has('tsx'), flags.get('pgconvoy-bin')), log,
+    });
+  }
+  await writeResults({ backup: backupResults, verify, serve });
 } finally {
   await cluster.stop('fast');
+}
+
+/** The run's figures as JSON (timestamped, and latest.json) and its ratios as latest.svg, under bench/results/. */
+async function writeResults(results: {
+  backup: ReadonlyArray<{ scenario: string; pgBasebackupSeconds: number; pgconvoySeconds: number }>;
+  verify: VerifyBenchResult | null;
+  serve: readonly ServeBenchRow[];
+}): Promise<void> {
+  const dir = join(REPO_ROOT, 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const when = new Date().toISOString();
+  const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
+  const document = { when, machine, scale, runs, quick, ...results };
+  const json = `${JSON.stringify(document, null, 2)}\n`;
+  await writeFile(join(dir, `${when.replaceAll(':', '-')}.json`), json);
+  await writeFile(join(dir, 'latest.json'), json);
+  const bars: ChartBar[] = [
+    ...results.backup.map((row) => ({ label: `backup: ${row.scenario}`, ratio: row.pgconvoySeconds / row.pgBasebackupSeconds, against: 'vs pg_basebackup' })),
+    ...(results.verify === null ? [] : [{ label: 'verify a plain backup', ratio: results.verify.pgconvoySeconds / results.verify.pgVerifybackupSeconds, against: 'vs pg_verifybackup' }]),
+    ...results.serve.map((row) => ({ label: `${row.backups} pg_basebackup through serve`, ratio: row.serveSeconds / row.directSeconds, against: `vs directly (reads ${row.serveReads.toFixed(2)} vs ${row.directReads})` })),
+  ];
+  await writeFile(join(dir, 'latest.svg'), renderChart('pgconvoy / PostgreSQL\'s own tools, wall time', `${when.slice(0, 10)}, ${machine}, pgbench scale ${scale}, ${runs} run(s), medians`, bars));
+  log(`\nresults: ${join(dir, 'latest.json')}, chart: ${join(dir, 'latest.svg')}`);
 }

@@ -82,7 +82,7 @@ export async function startBenchCluster(scale: number, log: (line: string) => vo
   const root = await scratchDir('cluster');
   const cluster = await LocalCluster.init({ install, dataDir: join(root, 'data'), noSync: true });
   await cluster.configure({
-    shared_buffers: '128MB', wal_level: 'replica', max_wal_senders: 10, max_replication_slots: 10,
+    shared_buffers: '128MB', wal_level: 'replica', max_wal_senders: 25, max_replication_slots: 25,
     max_wal_size: '8GB', checkpoint_timeout: '1h', synchronous_commit: 'off',
   });
   await cluster.prependHba(['host replication postgres 127.0.0.1/32 trust', 'host all postgres 127.0.0.1/32 trust']);

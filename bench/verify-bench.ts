@@ -13,7 +13,12 @@ import { fileURLToPath } from 'node:url';
 import type { PgInstall } from '../src/cluster/binaries.ts';
 import { intFlag, measure, median, parseFlags, pgconvoyCommand, requireInstall15, requireTool, scratchDir, startBenchCluster, table, type Measured } from './common.ts';
 
-export async function runVerifyBench(dir: string, opts: { runs: number; useTsx: boolean; install: PgInstall; log: (line: string) => void; bin?: string }): Promise<void> {
+export interface VerifyBenchResult {
+  readonly pgVerifybackupSeconds: number;
+  readonly pgconvoySeconds: number;
+}
+
+export async function runVerifyBench(dir: string, opts: { runs: number; useTsx: boolean; install: PgInstall; log: (line: string) => void; bin?: string }): Promise<VerifyBenchResult> {
   const pgVerifybackup = requireTool(opts.install, 'pg_verifybackup');
   const convoy = [...pgconvoyCommand(opts.useTsx, opts.bin), 'verify', '-q'];
   const results = { pgVerifybackup: [] as Measured[], pgconvoy: [] as Measured[] };
@@ -33,6 +38,7 @@ export async function runVerifyBench(dir: string, opts: { runs: number; useTsx: 
     ['pg_verifybackup', theirs.toFixed(2), '1.00', Math.max(...results.pgVerifybackup.map((result) => result.peakRssMb)).toFixed(0)],
     ['pgconvoy verify', ours.toFixed(2), (ours / theirs).toFixed(2), Math.max(...results.pgconvoy.map((result) => result.peakRssMb)).toFixed(0)],
   ]));
+  return { pgVerifybackupSeconds: theirs, pgconvoySeconds: ours };
 }
 
 async function main(): Promise<void> {
