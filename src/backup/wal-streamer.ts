@@ -6,6 +6,9 @@
  * restart point is at or before the backup's start checkpoint and the server cannot recycle a segment this
  * backup still needs, however busy it is and however many backups run at once. pg_basebackup creates its slot
  * only after the backup started, which leaves a window for exactly that loss.
+ *
+ * Standby status updates report write = WAL received and flush = what the sink has fsynced (WalSink.flushedLsn),
+ * never more: the flush position moves the slot, and lets the server recycle WAL and count commits as safe.
  */
 import { ConvoyError, ServerError } from '../errors/index.ts';
 import type { ReplicationSession, WalStream } from '../client/types.ts';
@@ -94,7 +97,8 @@ export class WalStreamer {
         if (event.type === 'xlogdata') {
           await this.#sink.writeWal(tli, event.dataStart, event.data);
           this.#receivedLsn = event.dataStart + BigInt(event.data.length);
-          stream.reportPosition(this.#receivedLsn, this.#receivedLsn);
+          // Written is not durable: the server may release WAL up to the flush position, so it gets the sink's fsynced one.
+          stream.reportPosition(this.#receivedLsn, this.#sink.flushedLsn);
           if (this.#stopLsn !== null && this.#receivedLsn >= this.#stopLsn) this.#requestStop();
         } else {
           next = { tli: event.nextTli, from: segmentStart(event.nextStartLsn, this.#segmentBytes) };

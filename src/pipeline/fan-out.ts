@@ -7,7 +7,7 @@
  * others go on. Only when every destination has failed does a call throw, with the first error. outcomes() reports
  * each destination's fate. Archive and WAL calls share the set of live destinations: failing in one drops both.
  * With more than one destination their file writes are switched to 'overlapped' (thread pool), so they proceed in
- * parallel rather than one destination after another.
+ * parallel rather than one destination after another. WAL is durable (flushedLsn) only as far as in all live ones.
  */
 import { ArchiveSink, type BackupEndInfo, type BackupStartInfo } from './archive-sink.ts';
 import type { WalSink } from './wal-sink.ts';
@@ -82,6 +82,12 @@ class FanOutWalSink implements WalSink {
 
   constructor(group: FanOutGroup) {
     this.#group = group;
+  }
+
+  /** Durable only once every destination still in the run has it: the least of theirs. */
+  get flushedLsn(): Lsn {
+    const flushed = this.#group.members.filter((member) => member.isAlive).map((member) => member.destination.wal?.flushedLsn ?? 0n);
+    return flushed.reduce((least, lsn) => (lsn < least ? lsn : least), flushed[0] ?? 0n);
   }
 
   writeWal(tli: number, dataStart: Lsn, data: Buffer): Promise<void> { return this.#group.run((d) => d.wal?.writeWal(tli, dataStart, data) ?? null); }

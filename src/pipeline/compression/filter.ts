@@ -16,6 +16,14 @@ export interface ByteFilter {
   destroy(): void;
 }
 
+/**
+ * A compressor that can make everything written so far decodable from what it emitted, without ending its stream
+ * (gzip's sync flush): what a writer needs before an fsync that must cover the data, not just part of it.
+ */
+export interface FlushableFilter extends ByteFilter {
+  flush(emit: Emit): Promise<void>;
+}
+
 export type CompressionMethod = 'gzip' | 'lz4' | 'zstd';
 
 /** File name suffixes, as pg_basebackup names archives (base.tar.gz, base.tar.lz4, base.tar.zst). */

@@ -5,14 +5,14 @@
  *
  * Gunzip accepts concatenated gzip members, as gzip(1) does.
  */
-import { createGunzip, createGzip, constants } from 'node:zlib';
+import { createGunzip, createGzip, constants, type Zlib } from 'node:zlib';
 import type { Transform } from 'node:stream';
-import type { ByteFilter, Emit } from './filter.ts';
+import type { ByteFilter, Emit, FlushableFilter } from './filter.ts';
 import { ProtocolError } from '../../errors/index.ts';
 
 const OUTPUT_CHUNK_BYTES = 256 * 1024;
 
-export function createGzipFilter(level?: number): ByteFilter {
+export function createGzipFilter(level?: number): FlushableFilter {
   return new ZlibFilter(createGzip({ level: level ?? constants.Z_DEFAULT_COMPRESSION, chunkSize: OUTPUT_CHUNK_BYTES }), false);
 }
 
@@ -20,13 +20,13 @@ export function createGunzipFilter(): ByteFilter {
   return new ZlibFilter(createGunzip({ chunkSize: OUTPUT_CHUNK_BYTES }), true);
 }
 
-class ZlibFilter implements ByteFilter {
-  readonly #stream: Transform;
+class ZlibFilter implements FlushableFilter {
+  readonly #stream: Transform & Zlib;
   readonly #isDecompressor: boolean;
   #failure: unknown = null;
   #wake: (() => void) | null = null;
 
-  constructor(stream: Transform, isDecompressor: boolean) {
+  constructor(stream: Transform & Zlib, isDecompressor: boolean) {
     this.#stream = stream;
     this.#isDecompressor = isDecompressor;
     stream.on('readable', () => this.#poke());
@@ -43,6 +43,16 @@ class ZlibFilter implements ByteFilter {
       this.#poke();
     });
     await this.#drain(emit, () => written);
+  }
+
+  /** A sync flush: the output so far ends on a byte boundary and decodes completely; the stream goes on. */
+  async flush(emit: Emit): Promise<void> {
+    let flushed = false;
+    this.#stream.flush(constants.Z_SYNC_FLUSH, () => {
+      flushed = true;
+      this.#poke();
+    });
+    await this.#drain(emit, () => flushed);
   }
 
   async end(emit: Emit): Promise<void> {

@@ -30,7 +30,7 @@ export interface DestinationOptions {
   readonly manifest: boolean;
   /** The server's data_directory_mode: directories get it, files 0600 or 0640. */
   readonly dataDirectoryMode: 0o700 | 0o750;
-  /** fsync everything before backup_manifest appears (-N turns it off). */
+  /** fsync everything before backup_manifest appears, and streamed WAL segment by segment (-N turns it off). */
   readonly sync: boolean;
   /** -n: on failure leave what was written (but never a backup_manifest). */
   readonly noClean: boolean;

@@ -5,10 +5,14 @@
  *
  * pg_wal/archive_status was created by the destination's beginBackup, which must therefore come first (the segment
  * size is known from it as well). Writes within a segment are positional and batched by FileOutput.
+ *
+ * With sync on, a completed segment is fsynced, then pg_wal (its directory entry), before flushedLsn moves to its
+ * end: the server may release WAL up to the flush position we report, so it must never name WAL a crash could lose.
  */
 import { join } from 'node:path';
 import { InternalError } from '../../errors/index.ts';
 import { walFileName, type Lsn } from '../../util/lsn.ts';
+import { syncPath } from '../destination/fs-helpers.ts';
 import type { WalSink } from '../wal-sink.ts';
 import type { DestinationState } from '../destination/destination-state.ts';
 import type { FileOutput } from '../destination/file-output.ts';
@@ -25,9 +29,14 @@ export class WalDirSink implements WalSink {
   readonly #state: DestinationState;
   #segment: OpenSegment | null = null;
   #isFinished = false;
+  #flushedLsn: Lsn = 0n;
 
   constructor(state: DestinationState) {
     this.#state = state;
+  }
+
+  get flushedLsn(): Lsn {
+    return this.#flushedLsn;
   }
 
   get #walDir(): string {
@@ -83,9 +92,15 @@ export class WalDirSink implements WalSink {
   async #closeSegment(isComplete: boolean): Promise<void> {
     const segment = this.#segment;
     if (segment === null) return;
+    const isDurable = isComplete && this.#state.options.sync;
+    if (isDurable) await segment.file.sync(); // if this fails the segment is still ours, for cleanup() to close
     this.#segment = null;
     await segment.file.close();
     if (isComplete) await this.#markDone(segment.name);
+    if (isDurable) {
+      await syncPath(this.#walDir);
+      this.#flushedLsn = (segment.segno + 1n) * BigInt(this.#state.start.walSegmentBytes);
+    }
   }
 
   async #markDone(name: string): Promise<void> {

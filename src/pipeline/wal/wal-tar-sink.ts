@@ -6,6 +6,10 @@
  *
  * A tar is sequential, so WAL within a segment must only move forward (gaps are zero-filled). A history file that
  * arrives while a segment member is open is queued until that member is closed.
+ *
+ * With sync on, once a segment's member (and its .done marker) is written, gzip is sync-flushed so the file holds all
+ * of it, the file is fsynced (and the directory once, for its entry), and only then does flushedLsn reach the
+ * segment's end: the server may release WAL up to the flush position we report.
  */
 import { join } from 'node:path';
 import { InternalError } from '../../errors/index.ts';
@@ -13,10 +17,11 @@ import { encodeTarHeader, type TarHeader } from '../../tar/header.ts';
 import { encodeTarMember, tarEndOfArchive } from '../../tar/writer.ts';
 import { walFileName, type Lsn } from '../../util/lsn.ts';
 import type { WalSink } from '../wal-sink.ts';
-import type { ByteFilter } from '../compression/filter.ts';
-import { createCompressor } from '../compression/create-filter.ts';
+import type { FlushableFilter } from '../compression/filter.ts';
+import { createGzipFilter } from '../compression/zlib-filter.ts';
 import type { DestinationState } from '../destination/destination-state.ts';
 import type { FileOutput } from '../destination/file-output.ts';
+import { syncPath } from '../destination/fs-helpers.ts';
 import { checkHistoryFileName, doneMarkerName, segmentPieces } from './wal-file-names.ts';
 
 const ZEROS = Buffer.alloc(1024 * 1024); // only ever read: written to files and fed to gzip
@@ -32,10 +37,12 @@ export class WalTarSink implements WalSink {
   readonly #state: DestinationState;
   readonly #gzipLevel: number | undefined | null;
   #file: FileOutput | null = null;
-  #filter: ByteFilter | null = null;
+  #filter: FlushableFilter | null = null;
   #member: OpenMember | null = null;
   #queued: Buffer[] = [];
   #isFinished = false;
+  #flushedLsn: Lsn = 0n;
+  #isFileEntryDurable = false;
   readonly #toFile = async (chunk: Buffer): Promise<void> => {
     await this.#file?.write(chunk);
   };
@@ -44,6 +51,10 @@ export class WalTarSink implements WalSink {
   constructor(state: DestinationState, gzipLevel: number | undefined | null) {
     this.#state = state;
     this.#gzipLevel = gzipLevel;
+  }
+
+  get flushedLsn(): Lsn {
+    return this.#flushedLsn;
   }
 
   async writeWal(tli: number, dataStart: Lsn, data: Buffer): Promise<void> {
@@ -109,6 +120,18 @@ export class WalTarSink implements WalSink {
     const queued = this.#queued;
     this.#queued = [];
     for (const members of queued) await this.#emit(members);
+    if (isComplete && this.#state.options.sync) await this.#makeDurable((member.segno + 1n) * BigInt(segmentBytes));
+  }
+
+  /** Everything emitted so far onto disk; WAL before `endLsn` is then durable. */
+  async #makeDurable(endLsn: Lsn): Promise<void> {
+    await this.#filter?.flush(this.#toFile);
+    await this.#file?.sync();
+    if (!this.#isFileEntryDurable) {
+      await syncPath(this.#state.dir);
+      this.#isFileEntryDurable = true;
+    }
+    this.#flushedLsn = endLsn;
   }
 
   async #zeros(count: number): Promise<void> {
@@ -119,7 +142,7 @@ export class WalTarSink implements WalSink {
     if (this.#file === null) {
       const name = this.#gzipLevel === null ? 'pg_wal.tar' : 'pg_wal.tar.gz';
       this.#file = await this.#state.createFile(join(this.#state.dir, name));
-      if (this.#gzipLevel !== null) this.#filter = createCompressor('gzip', this.#gzipLevel);
+      if (this.#gzipLevel !== null) this.#filter = createGzipFilter(this.#gzipLevel);
     }
     if (this.#filter !== null) await this.#filter.write(bytes, this.#toFile);
     else await this.#file.write(bytes);

@@ -5,7 +5,9 @@
  * segment stays in pg_wal and the backup completes; a real pg_basebackup -X fetch treated the same way just
  * before has no slot and loses it. On 14, 15 and 18 (old and new BASE_BACKUP syntax).
  *
- * Also for -X stream: the slot is on the streaming session (pgconvoy_<pid>), and --no-slot creates none.
+ * Also for -X stream: the slot is on the streaming session (pgconvoy_<pid>), and --no-slot creates none; the flush
+ * position its status updates report (pg_stat_replication.flush_lsn, and the slot's restart_lsn) is the end of a
+ * completed, fsynced segment, never the write position inside the segment being written.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -13,7 +15,7 @@ import { test } from 'node:test';
 import { toolPath } from '../../../src/cluster/binaries.ts';
 import { run } from '../verify/tools.ts';
 import { majorMatrix, psql, restoreAndStart, startCluster, tmpDir, type TestCluster } from '../harness.ts';
-import { expectServerClean, serverArgs, startCli, verifyBackup, waitForPhase } from './helpers.ts';
+import { expectServerClean, serverArgs, startCli, verifyBackup, waitFor, waitForPhase } from './helpers.ts';
 
 const SETTINGS = { max_wal_size: '64MB', min_wal_size: '32MB' };
 const RATE = '16M';
@@ -85,12 +87,31 @@ for (const { major, skip } of majorMatrix()) {
   });
 }
 
+/**
+ * Waits for the stream's first reported flush position (status updates every second with -s 1) while the backup
+ * runs, then checks it: the end of a whole segment (what was fsynced), at or behind the write position, and the
+ * slot's restart point.
+ */
+async function expectFlushAtSegmentEnd(cluster: TestCluster, streamerPid: string): Promise<void> {
+  const query = "SELECT flush_lsn, write_lsn, (flush_lsn - '0/0') % (SELECT setting::numeric FROM pg_settings WHERE name = 'wal_segment_size'), " +
+    `flush_lsn <= write_lsn, (SELECT restart_lsn FROM pg_replication_slots WHERE active_pid = ${streamerPid}) FROM pg_stat_replication WHERE pid = ${streamerPid}`;
+  let row: Array<string | null> = [];
+  await waitFor('a flush position from the WAL stream', async () => {
+    [row = []] = await psql(cluster, query);
+    return row[0] !== null && row[0] !== undefined;
+  }, 30_000);
+  const [flush, write, offset, isBehind, restart] = row;
+  assert.equal(offset, '0', `flush ${flush ?? '?'} (write ${write ?? '?'}) is the end of a segment`);
+  assert.equal(isBehind, 't');
+  assert.equal(restart, flush, 'the slot advanced to the flush position, no further');
+}
+
 test('PostgreSQL 15: -X stream holds its slot on the streaming session; --no-slot creates none', { timeout: 120_000 }, async () => {
   const cluster = await startCluster({ major: 15, settings: SETTINGS });
   try {
     await ballast(cluster);
     const root = await tmpDir('stream-slot');
-    for (const [name, extra] of [['with-slot', []], ['no-slot', ['--no-slot']]] as const) {
+    for (const [name, extra] of [['with-slot', ['-s', '1']], ['no-slot', ['--no-slot']]] as const) {
       const backup = startCli(['backup', ...serverArgs(cluster), '-D', join(root, name), '-X', 'stream', '-c', 'fast', '-r', RATE, ...extra]);
       await waitForPhase(cluster, 'streaming database files');
       const [[slots, streamer] = []] = await psql(cluster,
@@ -99,7 +120,10 @@ test('PostgreSQL 15: -X stream holds its slot on the streaming session; --no-slo
       if (name === 'with-slot') assert.equal(slots, `pgconvoy_${streamer}:${streamer}`);
       else assert.equal(slots, null);
       // Without a slot, forced recycling can outrun the stream (as for pg_basebackup --no-slot): only with one.
-      if (name === 'with-slot') await recycleWal(cluster, 2);
+      if (name === 'with-slot') {
+        await recycleWal(cluster, 2); // each switch completes a segment of the stream
+        await expectFlushAtSegmentEnd(cluster, streamer as string);
+      }
       const result = await backup.result;
       assert.equal(result.status, 0, result.stderr);
       await verifyBackup(cluster, join(root, name));

@@ -137,6 +137,7 @@ class LoggingSink extends ArchiveSink {
 }
 
 class LoggingWal implements WalSink {
+  readonly flushedLsn = 0n;
   constructor(readonly log: Log) {}
   async writeWal(_tli: number, dataStart: Lsn, data: Buffer): Promise<void> {
     this.log.push(`wal:${dataStart.toString(16)}+${data.length}`);

@@ -37,6 +37,7 @@ class FullDiskWal implements WalSink {
   constructor(inner: WalSink) {
     this.#inner = inner;
   }
+  get flushedLsn(): Lsn { return this.#inner.flushedLsn; }
   async writeWal(_tli: number, _dataStart: Lsn, _data: Buffer): Promise<void> { throw enospc(); }
   writeHistory(filename: string, content: Buffer): Promise<void> { return this.#inner.writeHistory(filename, content); }
   finish(): Promise<void> { return this.#inner.finish(); }

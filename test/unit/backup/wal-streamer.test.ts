@@ -1,0 +1,55 @@
+/**
+ * WalStreamer's standby status positions: after each XLogData is written, write = WAL received so far and flush =
+ * what the sink says it has fsynced (WalSink.flushedLsn), which lags; never the write position.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ReplicationSession, StartReplicationOptions, WalStream, WalStreamEvent } from '../../../src/client/types.ts';
+import { WalStreamer } from '../../../src/backup/wal-streamer.ts';
+import type { WalSink } from '../../../src/pipeline/wal-sink.ts';
+import type { Lsn } from '../../../src/util/lsn.ts';
+
+const SEGMENT_BYTES = 16 * 1024 * 1024;
+const START = 0x3000000n;
+
+/** A sink whose data becomes durable one write late, as if each fsync finished after the next chunk arrived. */
+class LaggingSink implements WalSink {
+  flushedLsn: Lsn = 0n;
+  #writtenEnd: Lsn = 0n;
+  async writeWal(_tli: number, dataStart: Lsn, data: Buffer): Promise<void> {
+    this.flushedLsn = this.#writtenEnd;
+    this.#writtenEnd = dataStart + BigInt(data.length);
+  }
+  async writeHistory(): Promise<void> {}
+  async finish(): Promise<void> {}
+  async cleanup(): Promise<void> {}
+}
+
+test('status updates report the sink\'s fsynced position as flush, the received position as write', async () => {
+  const reported: Array<[Lsn, Lsn]> = [];
+  const chunks = [Buffer.alloc(1000), Buffer.alloc(2000), Buffer.alloc(500)];
+  const session = {
+    startReplication(options: StartReplicationOptions): WalStream {
+      let isStopped = false;
+      return {
+        reportPosition: (writeLsn, flushLsn) => { reported.push([writeLsn, flushLsn]); },
+        stop: async () => { isStopped = true; },
+        async *[Symbol.asyncIterator](): AsyncIterator<WalStreamEvent> {
+          let at = options.startLsn;
+          for (const data of chunks) {
+            if (isStopped) return;
+            yield { type: 'xlogdata', dataStart: at, walEnd: at + BigInt(data.length), data };
+            at += BigInt(data.length);
+          }
+        },
+      };
+    },
+  } as unknown as ReplicationSession;
+  const sink = new LaggingSink();
+  const streamer = new WalStreamer(session, sink, { slot: { create: false, permanent: false }, segmentBytes: SEGMENT_BYTES, statusIntervalMs: 0 });
+  let failure: unknown = null;
+  streamer.start(START + 40n, 1, () => { failure = streamer.failure; });
+  await streamer.finish(START + 3500n);
+  assert.equal(failure, null);
+  assert.deepEqual(reported, [[START + 1000n, 0n], [START + 3000n, START + 1000n], [START + 3500n, START + 3000n]]);
+});
