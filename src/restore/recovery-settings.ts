@@ -9,12 +9,14 @@
  * and points restore_command at it: the WAL inside the backup is then all recovery has, which is exactly what a
  * PITR restore from a self-contained backup means.
  *
- * Not here: validating time formats (the server parses recovery_target_time; a bad one fails at startup with its
- * own message), or anything about the backup itself.
+ * Every value is also checked the way the server will check it (target-time.ts for times; LSNs, restore point
+ * names and slot names here), because a setting the server refuses is FATAL at startup, after the restore looked
+ * successful. Not here: anything about the backup itself.
  */
 import { UsageError } from '../errors/index.ts';
 import type { SettingValue } from '../cluster/server-files.ts';
 import { formatLsn, parseLsn } from '../util/lsn.ts';
+import { checkTargetTime } from './target-time.ts';
 
 export type RecoveryTarget =
   | { readonly kind: 'time'; readonly value: string }
@@ -50,6 +52,8 @@ export interface RecoveryPlan {
 /** Relative to the data directory, which is the working directory of PostgreSQL's startup process. */
 export const STAGED_WAL_DIR = 'pg_wal_restore';
 export const STAGED_RESTORE_COMMAND = `cp "${STAGED_WAL_DIR}/%f" "%p"`;
+/** NAMEDATALEN - 1: PostgreSQL refuses longer restore point and slot names. */
+const MAX_NAME_BYTES = 63;
 
 /** Whether the request changes how the restored cluster recovers (otherwise the backup's own files decide). */
 export function requestsRecovery(request: RecoveryRequest): boolean {
@@ -73,12 +77,16 @@ export function planRecovery(request: RecoveryRequest): RecoveryPlan {
   if (target !== undefined && target.kind !== 'immediate' && target.value.trim() === '') {
     throw new UsageError('OPTION_INVALID', `recovery target ${target.kind} must not be empty`);
   }
+  if (request.primarySlotName !== undefined) checkSlotName(request.primarySlotName);
 
   const settings: Record<string, SettingValue> = {};
   const warnings: string[] = [];
   const stageWal = target !== undefined && request.restoreCommand === undefined && !isStandby;
   if (request.restoreCommand !== undefined) settings['restore_command'] = request.restoreCommand;
   else if (stageWal) settings['restore_command'] = STAGED_RESTORE_COMMAND;
+  if (target?.kind === 'time' && !checkTargetTime(target.value).hasZone) {
+    warnings.push(`recovery target time "${target.value}" has no time zone: the restored server reads it in its own TimeZone setting`);
+  }
   if (target !== undefined) {
     Object.assign(settings, targetSetting(target));
     if (request.targetExclusive === true) settings['recovery_target_inclusive'] = false;
@@ -96,17 +104,37 @@ export function planRecovery(request: RecoveryRequest): RecoveryPlan {
 function targetSetting(target: RecoveryTarget): Record<string, SettingValue> {
   switch (target.kind) {
     case 'time': return { recovery_target_time: target.value };
-    case 'name': return { recovery_target_name: target.value };
+    case 'name':
+      checkTargetName(target.value);
+      return { recovery_target_name: target.value };
     case 'immediate': return { recovery_target: 'immediate' };
     case 'lsn': {
       let lsn: bigint;
       try {
         lsn = parseLsn(target.value);
       } catch {
-        throw new UsageError('OPTION_INVALID', `invalid recovery target LSN "${target.value}"`);
+        throw new UsageError('OPTION_INVALID', `invalid recovery target LSN "${target.value}"`,
+          { hint: 'Give a WAL location as two hexadecimal numbers separated by a slash, such as 0/4007D48.' });
       }
       return { recovery_target_lsn: formatLsn(lsn) };
     }
+  }
+}
+
+function checkTargetName(name: string): void {
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) {
+    throw new UsageError('OPTION_INVALID', `recovery target name "${name}" is too long (maximum ${MAX_NAME_BYTES} bytes)`,
+      { hint: 'PostgreSQL limits restore point names to 63 bytes, so no restore point can have this name.' });
+  }
+  // A line break cannot be written into postgresql.auto.conf; pg_create_restore_point names never need one.
+  if (/\p{Cc}/u.test(name)) throw new UsageError('OPTION_INVALID', 'recovery target name must not contain control characters');
+}
+
+/** PostgreSQL's rule for replication slot names; any other primary_slot_name is FATAL at startup. */
+function checkSlotName(name: string): void {
+  if (!/^[a-z0-9_]{1,63}$/.test(name)) {
+    throw new UsageError('OPTION_INVALID', `invalid replication slot name "${name}"`,
+      { hint: 'Slot names contain only lower-case letters, digits and underscores, at most 63 of them.' });
   }
 }
 

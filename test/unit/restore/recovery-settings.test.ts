@@ -72,3 +72,24 @@ test('pickTarget: at most one of the four target flags', () => {
   assert.equal(codeOf(() => pickTarget({ lsn: '0/1', time: 'now' })), 'OPTION_CONFLICT');
   assert.equal(codeOf(() => pickTarget({ name: 'a', immediate: true })), 'OPTION_CONFLICT');
 });
+
+test('target values are checked as the server will check them, so a bad one never reaches postgresql.auto.conf', () => {
+  assert.equal(codeOf(() => planRecovery({ target: { kind: 'time', value: 'not a time' } })), 'OPTION_INVALID');
+  assert.equal(codeOf(() => planRecovery({ target: { kind: 'time', value: 'now' } })), 'OPTION_INVALID');
+  assert.equal(codeOf(() => planRecovery({ target: { kind: 'time', value: '2024-01-08T04:05:06Z' } })), 'OPTION_INVALID');
+  assert.equal(codeOf(() => planRecovery({ target: { kind: 'name', value: 'x'.repeat(64) } })), 'OPTION_INVALID');
+  assert.equal(codeOf(() => planRecovery({ target: { kind: 'name', value: 'é'.repeat(32) } })), 'OPTION_INVALID', '64 bytes in UTF-8');
+  assert.equal(codeOf(() => planRecovery({ target: { kind: 'name', value: 'before\nupgrade' } })), 'OPTION_INVALID');
+  assert.equal(planRecovery({ target: { kind: 'name', value: 'x'.repeat(63) } }).settings['recovery_target_name'], 'x'.repeat(63));
+  for (const slot of ['Upper', 'with-dash', 'x'.repeat(64), 'é']) {
+    assert.equal(codeOf(() => planRecovery({ standby: true, primarySlotName: slot })), 'OPTION_INVALID', slot);
+  }
+  assert.equal(planRecovery({ standby: true, primarySlotName: 'standby_2' }).settings['primary_slot_name'], 'standby_2');
+});
+
+test('a target time without a zone is written as given, with a warning that the server\'s TimeZone decides', () => {
+  const plan = planRecovery({ target: { kind: 'time', value: '2024-01-08 04:05:06' } });
+  assert.equal(plan.settings['recovery_target_time'], '2024-01-08 04:05:06');
+  assert.deepEqual(plan.warnings, ['recovery target time "2024-01-08 04:05:06" has no time zone: the restored server reads it in its own TimeZone setting']);
+  assert.deepEqual(planRecovery({ target: { kind: 'time', value: '2024-01-08 04:05:06+02' } }).warnings, []);
+});

@@ -146,3 +146,16 @@ test('verification on by default: a backup without backup_manifest is refused as
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('an invalid recovery target is refused before the target directory exists', async () => {
+  const root = scratch('bad-target');
+  try {
+    writePlainBackup(join(root, 'backup'), join(root, 'ts-copy'));
+    for (const target of [{ kind: 'time', value: 'not a time' }, { kind: 'name', value: 'n'.repeat(64) }, { kind: 'lsn', value: '0/xyz' }] as const) {
+      assert.equal(await codeOf(() => restoreBackup(join(root, 'backup'), { targetDir: join(root, 'new'), recovery: { target }, verify: false })), 'OPTION_INVALID');
+      assert.equal(existsSync(join(root, 'new')), false, target.kind);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
