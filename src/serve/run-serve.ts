@@ -102,7 +102,8 @@ export async function runServe(options: ServeOptions, io: { readonly stderr: Nod
   log.event('shutting-down', { sessions: sessions.size });
   for (const server of servers) server.close();
   shutdown.abort();
-  await Promise.race([Promise.allSettled([...sessions]), sleep(SHUTDOWN_GRACE_MS)]);
+  // unref: once every session has ended, a pending grace timer must not keep serve alive
+  await Promise.race([Promise.allSettled([...sessions]), sleep(SHUTDOWN_GRACE_MS, undefined, { ref: false })]);
   for (const socket of sockets) socket.destroy();
   admin.close();
   log.event('stopped', { dataBytesRead: convoyCounters.dataBytesRead, walBytesRead: walCounters.dataBytesRead });

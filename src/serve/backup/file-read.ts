@@ -14,6 +14,7 @@
  * Byte ownership: every chunk returned is a fresh buffer never written again (a re-read block is patched in before
  * the chunk is handed out), or a view of a frozen zero buffer.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { fsError } from '../../errors/index.ts';
 import { displayPath, fsPath } from '../../manifest/byte-path.ts';
@@ -29,6 +30,13 @@ const RELSEG_BLOCKS = 131_072;
 const PG_READ_BYTES = 32_768;
 /** Padding for a file that shrank while read; shared and read-only (never handed to anything that writes). */
 const ZEROS = Buffer.alloc(1024 * 1024);
+/**
+ * Files up to this size are read whole, synchronously, when their pass starts. Most files of a data directory
+ * are a few pages; through the thread pool each costs an open, a read and a close of a round trip each, which
+ * profiling showed to be most of serve's time on them. Blocking the loop for one small read (as the walsender
+ * blocks on every read) is cheaper; large files keep their asynchronous read-ahead.
+ */
+const SMALL_FILE_BYTES = 256 * 1024;
 
 export interface ReadCounters {
   /** Bytes read from the files of the data directory and tablespaces, by every read pass. */
@@ -61,28 +69,39 @@ export class FileRead {
   #ahead: Promise<Buffer> | null = null;
   #aheadOffset = -1;
   #isEof = false;
+  /** A small file's bytes, read when the pass started; handed out by the first read. */
+  #whole: Buffer | null;
 
-  private constructor(entry: ArchiveEntry, handle: FileHandle | null, state: FileReadState, options: FileReadOptions) {
+  private constructor(entry: ArchiveEntry, handle: FileHandle | null, state: FileReadState, options: FileReadOptions,
+    whole: Buffer | null = null) {
     this.#entry = entry;
     this.#handle = handle;
+    this.#whole = whole;
     this.#options = options;
     this.#offset = state.offset;
     this.#digesters = new Map(state.digesters);
     this.#failures = [...state.failures];
     this.#verifying = state.verifying;
     this.#unverifiable = state.unverifiable;
-    this.#isEof = handle === null;
+    this.#isEof = handle === null && whole === null;
   }
 
   /** A fresh pass from offset 0 for these algorithms; null when the file vanished before anything was sent. */
   static async start(entry: ArchiveEntry, algorithms: Iterable<ChecksumAlgorithm>, verify: boolean,
     options: FileReadOptions): Promise<FileRead | null> {
-    const handle = await openOrNull(entry);
-    if (handle === null) return null;
     const digesters = new Map<ChecksumAlgorithm, Digester>();
     for (const algorithm of algorithms) if (algorithm !== 'NONE') digesters.set(algorithm, createDigester(algorithm));
-    const isVerifiable = verify && entry.checksumSegno !== null;
-    return new FileRead(entry, handle, { offset: 0, digesters, failures: [], verifying: isVerifiable, unverifiable: null }, options);
+    const state = { offset: 0, digesters, failures: [], verifying: verify && entry.checksumSegno !== null, unverifiable: null };
+    if (entry.stat.size <= SMALL_FILE_BYTES) {
+      await options.throttle.take(entry.stat.size);
+      const whole = readWholeOrNull(entry);
+      if (whole === null) return null;
+      options.counters.dataBytesRead += whole.length;
+      return new FileRead(entry, null, state, options, whole);
+    }
+    const handle = await openOrNull(entry);
+    if (handle === null) return null;
+    return new FileRead(entry, handle, state, options);
   }
 
   /** Continues a pass another reader began (the header is already sent, so a vanished file becomes zeros). */
@@ -142,6 +161,12 @@ export class FileRead {
 
   /** Reads at the current offset, keeping one read ahead in flight so the disk never waits for us. */
   async #read(): Promise<Buffer> {
+    const whole = this.#whole;
+    if (whole !== null) {
+      this.#whole = null;
+      return whole;
+    }
+    if (this.#handle === null) return ZEROS.subarray(0, 0); // a small file that was shorter than its size
     const size = this.#entry.stat.size;
     const ahead = this.#ahead;
     let chunk = ahead !== null && this.#aheadOffset === this.#offset ? await ahead : null;
@@ -200,11 +225,54 @@ export class FileRead {
   async #reread(offset: number): Promise<Buffer | null> {
     const page = Buffer.allocUnsafe(PAGE_BYTES);
     try {
-      const { bytesRead } = await (this.#handle as FileHandle).read(page, 0, PAGE_BYTES, offset);
+      const bytesRead = this.#handle === null
+        ? readPageSync(this.#entry, page, offset)
+        : (await this.#handle.read(page, 0, PAGE_BYTES, offset)).bytesRead;
       return bytesRead === PAGE_BYTES ? page : null;
     } catch (error) {
       throw fsError('read file', displayPath(this.#entry.pgPath), error);
     }
+  }
+}
+
+/** A small file's bytes (fewer than its size if it shrank), or null when it vanished since the walk. */
+function readWholeOrNull(entry: ArchiveEntry): Buffer | null {
+  let fd: number;
+  try {
+    fd = openSync(fsPath(entry.path), 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null; // removed since the walk: not sent
+    throw fsError('open file', displayPath(entry.pgPath), error);
+  }
+  try {
+    const buffer = Buffer.allocUnsafe(entry.stat.size);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const bytesRead = readSync(fd, buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled === buffer.length ? buffer : buffer.subarray(0, filled);
+  } catch (error) {
+    throw fsError('read file', displayPath(entry.pgPath), error);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** One page of a small file read again (its first read failed the checksum); 0 bytes when the file is gone. */
+function readPageSync(entry: ArchiveEntry, page: Buffer, offset: number): number {
+  let fd: number;
+  try {
+    fd = openSync(fsPath(entry.path), 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  try {
+    return readSync(fd, page, 0, PAGE_BYTES, offset);
+  } finally {
+    closeSync(fd);
   }
 }
 
