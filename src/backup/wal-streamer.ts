@@ -11,6 +11,7 @@
  * never more: the flush position moves the slot, and lets the server recycle WAL and count commits as safe.
  */
 import { ConvoyError, ServerError } from '../errors/index.ts';
+import { parseDurationSetting } from '../client/duration-setting.ts';
 import type { ReplicationSession, WalStream } from '../client/types.ts';
 import type { WalSink } from '../pipeline/wal-sink.ts';
 import { formatLsn, segmentStart, type Lsn } from '../util/lsn.ts';
@@ -80,6 +81,8 @@ export class WalStreamer {
   async #pump(startLsn: Lsn, startTli: number): Promise<void> {
     let tli = startTli;
     let from = segmentStart(startLsn, this.#segmentBytes);
+    // Known to the stream so that a close caused by this timeout is reported as such (see client/wal-stream.ts).
+    const senderTimeoutMs = parseDurationSetting('wal_sender_timeout', await this.#session.show('wal_sender_timeout'), 1);
     for (;;) {
       if (tli > 1) {
         const history = await this.#session.timelineHistory(tli);
@@ -90,6 +93,7 @@ export class WalStreamer {
         startLsn: from,
         timeline: tli,
         statusIntervalMs: this.#statusIntervalMs,
+        senderTimeoutMs,
       });
       this.#stream = stream;
       let next: { tli: number; from: Lsn } | null = null;

@@ -80,6 +80,8 @@ export interface StartReplicationOptions {
   readonly startLsn: Lsn; // rounded down to a segment start by the caller
   readonly timeline: number;
   readonly statusIntervalMs: number; // standby status updates; 0 = only when the server asks
+  /** The server's wal_sender_timeout (0 = none): a close after we were silent that long is REPLICATION_TIMEOUT. */
+  readonly senderTimeoutMs?: number;
 }
 
 export type WalStreamEvent =

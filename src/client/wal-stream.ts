@@ -8,8 +8,15 @@
  * then the next_tli result set) yields one 'timeline-end'. An ErrorResponse, also inside copy-both mode,
  * rejects with ServerError once ReadyForQuery arrives. Reads are serialised, so stop() may be called while an
  * iteration is pending; it sends CopyDone immediately so the pending read ends promptly.
+ *
+ * The server's wal_sender_timeout ends a stream whose client sent nothing for that long (the process was stopped,
+ * or its event loop blocked on a stalled disk); the walsender only logs why and closes the socket, so the client
+ * sees the same bare close as a crash. To tell the two apart, every message we send is timed (a monotonic clock,
+ * which runs on while the process is stopped): a close after a silence of ours of at least the server's timeout
+ * (`senderTimeoutMs`) is REPLICATION_TIMEOUT; the longest silence counts, because the timer that fires first when a
+ * stopped process resumes sends a status update before the close is read.
  */
-import { ProtocolError, ServerError } from '../errors/index.ts';
+import { ConnectionError, ProtocolError, ServerError } from '../errors/index.ts';
 import { COPY_DONE, encodeCopyData, encodeQuery } from '../protocol/encode-frontend.ts';
 import type { BackendMessage } from '../protocol/messages.ts';
 import { decodeReplicationCopyData, encodeStandbyStatusUpdate } from '../protocol/replication-messages.ts';
@@ -26,6 +33,9 @@ const DONE: IteratorResult<WalStreamEvent> = Object.freeze({ done: true, value: 
 export class ReplicationWalStream implements WalStream, AsyncIterator<WalStreamEvent> {
   readonly #channel: SessionChannel;
   readonly #statusIntervalMs: number;
+  readonly #senderTimeoutMs: number;
+  #lastSentAtMs: number;
+  #longestSilenceMs = 0;
   #state: State = 'starting';
   #hasSentCopyDone = false;
   #isStopRequested = false;
@@ -40,7 +50,9 @@ export class ReplicationWalStream implements WalStream, AsyncIterator<WalStreamE
   constructor(channel: SessionChannel, command: string, options: StartReplicationOptions) {
     this.#channel = channel;
     this.#statusIntervalMs = options.statusIntervalMs;
+    this.#senderTimeoutMs = options.senderTimeoutMs ?? 0;
     this.#receivedLsn = options.startLsn;
+    this.#lastSentAtMs = performance.now();
     channel.send(encodeQuery(command));
   }
 
@@ -87,7 +99,8 @@ export class ReplicationWalStream implements WalStream, AsyncIterator<WalStreamE
         message = await this.#channel.next();
         const event = this.#handle(message);
         if (event !== null) return event;
-      } catch (error) {
+      } catch (caught) {
+        const error = this.#explainClose(caught);
         this.#finish();
         this.#failure = error;
         if (!(error instanceof ServerError) || isFatalSeverity(error.severity)) this.#channel.abandon(error);
@@ -155,16 +168,41 @@ export class ReplicationWalStream implements WalStream, AsyncIterator<WalStreamE
     return { done: false, value: { type: 'timeline-end', nextTli: parseTimeline(row[0]), nextStartLsn: parseLsn(nextStart) } };
   }
 
+  /** A bare close while streaming, after we were silent for the server's wal_sender_timeout: its timeout. */
+  #explainClose(error: unknown): unknown {
+    const timeoutMs = this.#senderTimeoutMs;
+    if (!(error instanceof ConnectionError) || error.code !== 'CONNECTION_CLOSED' || this.#state !== 'copy' || timeoutMs <= 0) return error;
+    const silenceMs = Math.max(this.#longestSilenceMs, performance.now() - this.#lastSentAtMs);
+    if (silenceMs < timeoutMs) return error;
+    const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+    return new ConnectionError('REPLICATION_TIMEOUT',
+      `WAL stream timed out: the server closed it after receiving nothing from this client for ${seconds(silenceMs)}, ` +
+      `longer than its wal_sender_timeout (${seconds(timeoutMs)})`, {
+        cause: error,
+        hint: 'The client stopped reading and replying for that long (the process was stopped or suspended, or blocked on a stalled ' +
+          'disk); the server log says "terminating walsender process due to replication timeout". Keep the backup running, or raise ' +
+          'wal_sender_timeout.',
+        details: { silenceMs: Math.round(silenceMs), senderTimeoutMs: timeoutMs },
+      });
+  }
+
+  #send(frame: Buffer): void {
+    const now = performance.now();
+    this.#longestSilenceMs = Math.max(this.#longestSilenceMs, now - this.#lastSentAtMs);
+    this.#lastSentAtMs = now;
+    this.#channel.send(frame);
+  }
+
   #sendCopyDone(): void {
     if (this.#hasSentCopyDone) return;
     this.#hasSentCopyDone = true;
     this.#stopTimer();
-    this.#channel.send(COPY_DONE);
+    this.#send(COPY_DONE);
   }
 
   #sendStatus(replyRequested: boolean): void {
     if (this.#state !== 'copy' || this.#hasSentCopyDone) return;
-    this.#channel.send(encodeCopyData(encodeStandbyStatusUpdate({
+    this.#send(encodeCopyData(encodeStandbyStatusUpdate({
       writeLsn: this.#receivedLsn,
       flushLsn: this.#flushLsn,
       applyLsn: INVALID_LSN,

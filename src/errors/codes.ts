@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   CONNECT_FAILED: 'connection',
   CONNECT_TIMEOUT: 'connection',
   CONNECTION_CLOSED: 'connection',
+  REPLICATION_TIMEOUT: 'connection',
   SSL_REFUSED: 'connection',
   SSL_FAILED: 'connection',
   AUTH_FAILED: 'connection',

@@ -64,7 +64,7 @@ class FakeSession implements ReplicationSession {
     return { systemId: '7300000000000000001', timeline: 1, xlogPos: START_LSN, dbName: null };
   }
   async show(name: string): Promise<string> {
-    return name === 'wal_segment_size' ? '16MB' : '0700';
+    return ({ wal_segment_size: '16MB', wal_sender_timeout: '1min' } as Record<string, string>)[name] ?? '0700';
   }
   async timelineHistory(): Promise<{ filename: string; content: Buffer }> {
     throw new Error('not scripted');

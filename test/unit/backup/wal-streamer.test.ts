@@ -1,6 +1,7 @@
 /**
  * WalStreamer's standby status positions: after each XLogData is written, write = WAL received so far and flush =
- * what the sink says it has fsynced (WalSink.flushedLsn), which lags; never the write position.
+ * what the sink says it has fsynced (WalSink.flushedLsn), which lags; never the write position. And the stream is
+ * told the server's wal_sender_timeout, so that it can recognise that timeout.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -27,9 +28,12 @@ class LaggingSink implements WalSink {
 
 test('status updates report the sink\'s fsynced position as flush, the received position as write', async () => {
   const reported: Array<[Lsn, Lsn]> = [];
+  const timeouts: Array<number | undefined> = [];
   const chunks = [Buffer.alloc(1000), Buffer.alloc(2000), Buffer.alloc(500)];
   const session = {
+    show: async (name: string) => (name === 'wal_sender_timeout' ? '1min' : 'not asked'),
     startReplication(options: StartReplicationOptions): WalStream {
+      timeouts.push(options.senderTimeoutMs);
       let isStopped = false;
       return {
         reportPosition: (writeLsn, flushLsn) => { reported.push([writeLsn, flushLsn]); },
@@ -52,4 +56,5 @@ test('status updates report the sink\'s fsynced position as flush, the received 
   await streamer.finish(START + 3500n);
   assert.equal(failure, null);
   assert.deepEqual(reported, [[START + 1000n, 0n], [START + 3000n, START + 1000n], [START + 3500n, START + 3000n]]);
+  assert.deepEqual(timeouts, [60_000], 'the stream knows the server\'s wal_sender_timeout');
 });

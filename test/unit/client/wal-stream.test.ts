@@ -114,3 +114,71 @@ test('an ErrorResponse in copy-both mode rejects with ServerError', async () => 
   session.destroy();
   await server.close();
 });
+
+/** Starts a stream on a scripted server that sends one XLogData and then runs `then`; returns what the client saw. */
+async function streamUntilClosed(options: { statusIntervalMs: number; senderTimeoutMs: number; onData?: () => void },
+  then: (peer: Parameters<Parameters<typeof scriptedServer>[0]>[0]) => Promise<void>): Promise<{ events: number; error: unknown }> {
+  const server = await scriptedServer(async (peer) => {
+    await peer.acceptStartup();
+    await peer.readMessage();
+    peer.write(Buffer.concat([copyBothResponse(), xlogData(0x3000000n, 0x3000004n, 'wxyz')]));
+    await then(peer);
+    peer.socket.destroy(); // what a walsender that gives up does: no ErrorResponse, just the close
+  });
+  const session = await connect(server.params);
+  let events = 0;
+  let error: unknown = null;
+  try {
+    for await (const _event of session.startReplication({ startLsn: 0x3000000n, timeline: 1, ...options })) {
+      events += 1;
+      options.onData?.();
+    }
+  } catch (caught) {
+    error = caught;
+  }
+  session.destroy();
+  await server.close();
+  return { events, error };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('a bare close after we sent nothing for wal_sender_timeout is REPLICATION_TIMEOUT, with the silence', async () => {
+  const { events, error } = await streamUntilClosed({ statusIntervalMs: 0, senderTimeoutMs: 300 }, () => sleep(400));
+  assert.equal(events, 1);
+  assert.equal((error as { code?: string }).code, 'REPLICATION_TIMEOUT');
+  const details = (error as { details: { silenceMs: number; senderTimeoutMs: number } }).details;
+  assert.equal(details.senderTimeoutMs, 300);
+  assert.ok(details.silenceMs >= 300, `silence ${details.silenceMs} ms`);
+  assert.equal((error as { cause?: { code?: string } }).cause?.code, 'CONNECTION_CLOSED');
+});
+
+test('a bare close while we kept sending status updates stays CONNECTION_CLOSED; so does any close without a known timeout', async () => {
+  const talking = await streamUntilClosed({ statusIntervalMs: 20, senderTimeoutMs: 5000 }, () => sleep(300));
+  assert.equal((talking.error as { code?: string }).code, 'CONNECTION_CLOSED');
+  const unknown = await streamUntilClosed({ statusIntervalMs: 0, senderTimeoutMs: 0 }, () => sleep(100));
+  assert.equal((unknown.error as { code?: string }).code, 'CONNECTION_CLOSED');
+});
+
+test('a client that stalled, then sent again before reading the close, is still recognised as timed out', async () => {
+  // The client blocks its event loop for longer than the timeout (as a stopped process would be), then its status
+  // timer fires before the close is read; the server, like a walsender, closes once it saw a gap that long.
+  const TIMEOUT_MS = 300;
+  const { error } = await streamUntilClosed({
+    statusIntervalMs: 20,
+    senderTimeoutMs: TIMEOUT_MS,
+    onData: () => {
+      const until = performance.now() + TIMEOUT_MS + 100;
+      while (performance.now() < until) { /* stalled */ }
+    },
+  }, async (peer) => {
+    let last = performance.now();
+    for (;;) {
+      await peer.readMessage();
+      const now = performance.now();
+      if (now - last >= TIMEOUT_MS) return;
+      last = now;
+    }
+  });
+  assert.equal((error as { code?: string }).code, 'REPLICATION_TIMEOUT');
+});
