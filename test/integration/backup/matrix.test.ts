@@ -350,13 +350,15 @@ test('PostgreSQL 15: --json with two -D: one object per backup, one read, identi
   for (const dir of dirs) await verifyBackup(f, dir, 'tar', 'fetch');
 });
 
-test('PostgreSQL 15: -P without a terminal prints plain progress lines', { skip: skip15 }, async () => {
+test('PostgreSQL 15: -P without a terminal prints "waiting for checkpoint", then plain progress lines', { skip: skip15 }, async () => {
   const f = await fixture(15);
   const dir = join(await tmpDir('matrix-progress'), 'backup');
   const result = await convoyOk(f.cluster, ['-D', dir, '-Ft', '-X', 'fetch', '-P']);
   assert.doesNotMatch(result.stderr, /[\r\x1b]/, 'no carriage returns or escape sequences');
-  const progress = result.stderr.split('\n').filter((line) => / of .*%\)/.test(line));
+  const lines = result.stderr.split('\n');
+  const progress = lines.filter((line) => / of .*%\)/.test(line));
   assert.ok(progress.length >= 1, result.stderr);
+  assert.equal(lines[0], 'waiting for checkpoint', 'said first, as pg_basebackup -P does');
   for (const line of progress) assert.match(line, /^pgconvoy: [\d.]+ [kMG]?B of [\d.]+ [kMG]?B \(\d{1,3}%\), [\d.]+ [kMG]?B\/s, \S/);
   assert.match(progress[progress.length - 1] as string, /\(100%\)/);
 });
