@@ -34,22 +34,20 @@ export async function readBank(params: ConnectionParams): Promise<BankState> {
 }
 
 export interface Workload {
-  /** Transfers committed so far. */
-  readonly committed: number;
+  /** Ends the loops and closes the sessions; rejects with the failure that ended the loops early, if one did. */
   stop(): Promise<void>;
 }
 
 /** `clients` sessions transferring money in a loop until stop(). */
 export async function startWorkload(params: ConnectionParams, clients: number): Promise<Workload> {
   let running = true;
-  let committed = 0;
   let seed = 1;
   const random = (): number => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
     return seed / 2147483648;
   };
   const sessions = await Promise.all(Array.from({ length: clients }, () => connect({ ...params })));
-  const loops = sessions.map(async (session) => {
+  const loops = Promise.all(sessions.map(async (session) => {
     while (running) {
       const from = 1 + Math.floor(random() * ACCOUNTS);
       const to = 1 + Math.floor(random() * ACCOUNTS);
@@ -59,17 +57,24 @@ export async function startWorkload(params: ConnectionParams, clients: number): 
         UPDATE accounts SET balance = balance + ${amount} WHERE id = ${to};
         INSERT INTO transfers (from_id, to_id, amount, note) VALUES (${from}, ${to}, ${amount}, repeat('x', 200));
         COMMIT;`);
-      committed += 1;
     }
+  }));
+  // A failed loop (a lost session) ends them all and is kept for stop() to report: a demo failing elsewhere stops
+  // the cluster under the running loops, and that must not crash the process as an unhandled rejection.
+  const ended = loops.then(() => null, (error: unknown) => {
+    running = false;
+    return error;
   });
+  let stopped: Promise<void> | null = null;
   return {
-    get committed() {
-      return committed;
-    },
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-      await Promise.all(sessions.map((session) => session.close()));
+    stop() {
+      stopped ??= (async () => {
+        running = false;
+        const failure = await ended;
+        await Promise.all(sessions.map((session) => session.close()));
+        if (failure !== null) throw failure;
+      })();
+      return stopped;
     },
   };
 }

@@ -18,7 +18,7 @@ import { openBackupTargets } from '../backup/targets.ts';
 import { restoreBackup } from '../restore/index.ts';
 import { verifyBackup } from '../verify/index.ts';
 import { formatLsn } from '../util/lsn.ts';
-import { ACCOUNTS, INITIAL_BALANCE, createBank, readBank, startWorkload } from './bank-workload.ts';
+import { ACCOUNTS, INITIAL_BALANCE, createBank, readBank, startWorkload, type Workload } from './bank-workload.ts';
 
 export interface DemoOutput {
   write(text: string): void;
@@ -41,6 +41,7 @@ export async function runDemo(out: DemoOutput, signal: AbortSignal): Promise<boo
   await chownForServer(root);
   const clusters: LocalCluster[] = [];
   const step = stepPrinter(out);
+  let workload: Workload | undefined;
   out.write(`pgconvoy demo: a throwaway PostgreSQL ${install.major} (${install.source === 'embedded' ? 'npm package, nothing installed' : install.bindir}) in ${root}\n\n`);
   try {
     const primary = await step('cluster', async () => {
@@ -55,7 +56,7 @@ export async function runDemo(out: DemoOutput, signal: AbortSignal): Promise<boo
       await createBank(params);
       return { result: null, line: `bank: ${ACCOUNTS} accounts holding ${ACCOUNTS * INITIAL_BALANCE} in total, 100000 past transfers; ${WORKLOAD_CLIENTS} clients start moving money` };
     });
-    const workload = await startWorkload(params, WORKLOAD_CLIENTS);
+    workload = await startWorkload(params, WORKLOAD_CLIENTS);
     const backups: DemoBackup[] = [
       { label: 'nightly', what: 'plain, WAL streamed', dirs: [join(root, 'nightly')], format: 'plain', walMethod: 'stream', gzip: false },
       { label: 'standby-1', what: 'tar + gzip, WAL fetched', dirs: [join(root, 'standby-1')], format: 'tar', walMethod: 'fetch', gzip: true },
@@ -103,6 +104,8 @@ export async function runDemo(out: DemoOutput, signal: AbortSignal): Promise<boo
     return true;
   } finally {
     await step('cleanup', async () => {
+      // after a failure the workload still runs; what went wrong has been reported by the step that failed
+      await workload?.stop().catch(() => {});
       for (const cluster of clusters.reverse()) await cluster.stop('immediate').catch(() => {});
       await rm(root, { recursive: true, force: true });
       return { result: null, line: `stopped ${clusters.length} servers, removed ${root}` };
