@@ -7,30 +7,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '../client/connection.ts';
 import { RecoveryError } from '../errors/index.ts';
 import { findInstalls, type PgInstall } from '../cluster/binaries.ts';
 import { LocalCluster } from '../cluster/local-cluster.ts';
 import { chownForServer } from '../cluster/os-user.ts';
-import type { BackupPlan } from '../backup/plan.ts';
-import { runBackup, type BackupOutcome } from '../backup/run-backup.ts';
-import { openBackupTargets } from '../backup/targets.ts';
+import type { BackupOutcome } from '../backup/run-backup.ts';
 import { restoreBackup } from '../restore/index.ts';
 import { verifyBackup } from '../verify/index.ts';
-import { formatLsn } from '../util/lsn.ts';
 import { ACCOUNTS, INITIAL_BALANCE, createBank, readBank, startWorkload, type Workload } from './bank-workload.ts';
+import { backupLine, takeBackups, type DemoBackup } from './demo-backup.ts';
 
 export interface DemoOutput {
   write(text: string): void;
-}
-
-interface DemoBackup {
-  readonly label: string;
-  readonly what: string;
-  readonly dirs: readonly string[];
-  readonly format: 'plain' | 'tar';
-  readonly walMethod: 'fetch' | 'stream';
-  readonly gzip: boolean;
 }
 
 const WORKLOAD_CLIENTS = 4;
@@ -63,15 +51,12 @@ export async function runDemo(out: DemoOutput, signal: AbortSignal): Promise<boo
       { label: 'clone', what: 'one server read, two copies', dirs: [join(root, 'clone-a'), join(root, 'clone-b')], format: 'plain', walMethod: 'stream', gzip: false },
     ];
     const outcomes = await step('backups', async () => {
-      const results = await Promise.all(backups.map((backup) => takeBackup(primary, backup, signal)));
+      const results = await takeBackups(params, backups, signal);
       const copies = backups.reduce((sum, backup) => sum + backup.dirs.length, 0);
       return {
         result: results,
         line: `${backups.length} backups (${copies} copies) started at the same moment, under that write load`,
-        details: backups.map((backup, index) => {
-          const outcome = results[index] as BackupOutcome;
-          return `${backup.label.padEnd(10)} ${backup.what.padEnd(28)} ${formatLsn(outcome.startLsn)}..${formatLsn(outcome.endLsn)}  ${(Number(outcome.bytes) / 1048576).toFixed(1)} MB`;
-        }),
+        details: backups.map((backup, index) => backupLine(backup, results[index] as BackupOutcome)),
       };
     });
     await workload.stop();
@@ -111,30 +96,6 @@ export async function runDemo(out: DemoOutput, signal: AbortSignal): Promise<boo
       return { result: null, line: `stopped ${clusters.length} servers, removed ${root}` };
     }).catch(() => {});
   }
-}
-
-async function takeBackup(primary: LocalCluster, backup: DemoBackup, signal: AbortSignal): Promise<BackupOutcome> {
-  const plan: BackupPlan = {
-    connection: primary.connectionParams(),
-    destinations: backup.dirs,
-    format: backup.format,
-    walMethod: backup.walMethod,
-    fastCheckpoint: true,
-    label: backup.label,
-    estimateSize: true,
-    compression: backup.gzip ? { location: 'client', method: 'gzip', level: 1 } : null,
-    manifest: true,
-    manifestForceEncode: false,
-    writeRecoveryConf: false,
-    createSlot: false,
-    useTemporarySlot: true,
-    tablespaceMappings: [],
-    verifyChecksums: true,
-    noClean: false,
-    sync: false,
-    statusIntervalMs: 10_000,
-  };
-  return runBackup(plan, { connect, openTargets: (facts, onClaim) => openBackupTargets(plan, facts, process.stdout, onClaim), signal });
 }
 
 /** The newest embedded install (the demo promises no server to install), else the newest system one. */
