@@ -29,7 +29,7 @@ export function takeBackups(connection: ConnectionParams, backups: readonly Demo
 }
 
 /** Promise.all, except that it fails only once every promise has settled (for work the demo's cleanup must not overtake). */
-async function allEnded<T>(work: ReadonlyArray<Promise<T>>): Promise<T[]> {
+export async function allEnded<T>(work: ReadonlyArray<Promise<T>>): Promise<T[]> {
   const results = await Promise.allSettled(work);
   return results.map((result) => {
     if (result.status === 'rejected') throw result.reason;
@@ -68,6 +68,6 @@ export function backupLine(backup: DemoBackup, outcome: BackupOutcome): string {
   return `${backup.label.padEnd(10)} ${backup.what.padEnd(28)} ${formatLsn(outcome.startLsn)}..${formatLsn(outcome.endLsn)}  ${megabytes(outcome.bytes)}`;
 }
 
-function megabytes(bytes: number | bigint): string {
+export function megabytes(bytes: number | bigint): string {
   return `${(Number(bytes) / 1048576).toFixed(1)} MB`;
 }
