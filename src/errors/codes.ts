@@ -47,6 +47,10 @@ export const ERROR_CODES = {
   MANIFEST_MISMATCH: 'verify',
   WAL_INVALID: 'verify',
   BACKUP_INCOMPLETE: 'verify',
+  // repository: another cluster's, unreadable, or WAL that contradicts what it holds
+  REPOSITORY_MISMATCH: 'usage',
+  REPOSITORY_INVALID: 'verify',
+  WAL_CONFLICT: 'verify',
   // restore / drill
   RECOVERY_FAILED: 'recovery',
   CLUSTER_FAILED: 'recovery',
