@@ -1,10 +1,10 @@
 /**
  * `pgconvoy backup` logins and failures against a real PostgreSQL 15: SCRAM and MD5 roles back up; a wrong
  * password, a role without REPLICATION, a connection no pg_hba.conf line allows, an unreachable server, bad or
- * conflicting options, a non-empty target, a walsender terminated mid-stream and a full disk each end with exit
- * status 1 and exactly one `pgconvoy: error:` line (plus optional detail/hint lines), and leave nothing that looks
- * like a backup: the directory it created is gone, or with --no-clean left without backup_manifest. Nothing is
- * left running on the server either (no walsender, no slot).
+ * conflicting options (-t and --waldir among them), a non-empty target, a walsender terminated mid-stream and a
+ * full disk each end with exit status 1 and exactly one `pgconvoy: error:` line (plus optional detail/hint lines),
+ * and leave nothing that looks like a backup: the directory it created is gone, or with --no-clean left without
+ * backup_manifest. Nothing is left running on the server either (no walsender, no slot).
  */
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -132,10 +132,18 @@ test('unknown, invalid and conflicting options: one error line, nothing created'
     [['-r', '1'], /transfer rate/],
     [['-Z', 'gzip:level=236'], /gzip.*between 1 and 9/],
     [['--no-manifest', '--manifest-checksums', 'SHA256'], /incompatible/],
+    // -t and --waldir: pg_basebackup's rules
+    [['-t', 'blackhole', '-F', 't', '-X', 'fetch'], /cannot specify both format and backup target/],
+    [['-t', 'blackhole', '-X', 'fetch', '-D', freshDir()], /cannot specify both output directory and backup target/],
+    [['-t', 'blackhole'], /WAL cannot be streamed when a backup target is specified/],
+    [['-t', 'blackhole', '-X', 'fetch', '-R'], /recovery configuration cannot be written when a backup target is used/],
+    [['-t', 'blackhole', '-X', 'fetch', '--waldir', join(work, 'never-wal')], /WAL directory location cannot be specified along with a backup target/],
+    [['-F', 't', '--waldir', join(work, 'never-wal')], /WAL directory location can only be specified in plain mode/],
+    [['--waldir', 'relative/wal'], /WAL directory location must be an absolute path/],
   ];
   const runs = await Promise.all(cases.map(async ([args, pattern]) => {
     const dir = freshDir();
-    const withDir = args.includes('-D') ? args : [...args, '-D', dir];
+    const withDir = args.includes('-D') || args.includes('-t') ? args : [...args, '-D', dir];
     return { args, pattern, dir, result: await runCli(['backup', ...conn, ...withDir]) };
   }));
   const noTarget = await runCli(['backup', ...conn]);
@@ -143,7 +151,7 @@ test('unknown, invalid and conflicting options: one error line, nothing created'
   for (const { args, pattern, dir, result } of [...runs, { args: ['(no -D)'], pattern: /no target directory specified/, dir: freshDir(), result: noTarget }]) {
     try {
       assertOneError(result, pattern);
-      assert.ok(!existsSync(dir), 'nothing created');
+      assert.ok(!existsSync(dir) && !existsSync(join(work, 'never-wal')), 'nothing created');
     } catch (error) {
       failures.push(`${args.join(' ')}: ${(error as Error).message}`);
     }

@@ -6,7 +6,8 @@
  *
  * On 15 (with a tablespace) also: base.tar member for member against the real pg_basebackup -Ft (and the plain
  * tree against pg_basebackup -Fp), pg_basebackup's exclusions, -R (a restored copy really streams from the
- * primary), `-D -`, --json with two -D, -P without a terminal, server-side gzip/lz4/zstd, SHA256 manifests.
+ * primary), `-D -`, --json with two -D, -P without a terminal, server-side gzip/lz4/zstd, SHA256 manifests,
+ * --waldir, and the server-side targets of -t (server:DIR, blackhole).
  *
  * Verification tools: pg_verifybackup 15 is the only one installed. It parses 15's WAL; for 14 it runs with -n
  * (pg_waldump 15 cannot read 14's WAL); 18's manifest (version 2) is beyond it, so 18 backups are judged by
@@ -16,13 +17,13 @@ import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chownForServer } from '../../../src/cluster/os-user.ts';
 import { majorMatrix, psql, runCli, startCluster, tmpDir, type LocalCluster, type TestCluster } from '../harness.ts';
 import { requireTool } from '../harness/psql.ts';
 import {
-  assertModes, assertOneError, connArgs, convoyOk, convoyToFile, pgVerify, restoreBackup, run, tarMembers, tarMemberText,
+  assertModes, assertOneError, connArgs, convoy, convoyOk, convoyToFile, pgVerify, restoreBackup, run, tarMembers, tarMemberText,
   verifybackupTool, walkTree, type TarMember,
 } from './tools.ts';
 
@@ -401,6 +402,50 @@ test('PostgreSQL 15: --manifest-checksums SHA256', { skip: skip15 }, async () =>
   assert.deepEqual([...new Set(manifest.Files.map((file) => file['Checksum-Algorithm']))], ['SHA256']);
   assert.ok(manifest.Files.every((file) => /^[0-9a-f]{64}$/.test(file['Checksum'] ?? '')));
   await pgVerify(f.cluster, dir, { tar: false, parseWal: true });
+});
+
+test('PostgreSQL 15: --waldir (plain): pg_wal links to it, pg_verifybackup -w and pgconvoy verify pass, postgres starts and writes WAL there', { skip: skip15 }, async () => {
+  const f = await fixture(15);
+  const { dir, tsDir, args } = await target(f, 'plain');
+  const walDir = join(dir, '..', 'wal');
+  await convoyOk(f.cluster, [...args, '-X', 'stream', '--waldir', walDir]);
+  assert.equal(await readlink(join(dir, 'pg_wal')), walDir, 'pg_wal is a symbolic link to --waldir');
+  const names = await readdir(walDir);
+  assert.ok(names.some((name) => /^[0-9A-F]{24}$/.test(name)) && names.includes('archive_status'), names.join(', '));
+  await assertModes(walDir);
+  await assertModes(dir);
+  const result = await run(verifybackupTool(f.cluster) as string, ['-w', walDir, dir]);
+  assert.equal(result.status, 0, `pg_verifybackup -w:\n${result.stderr}${result.stdout}`);
+  const ours = await runCli(['verify', dir]);
+  assert.equal(ours.status, 0, `pgconvoy verify:\n${ours.stdout}${ours.stderr}`);
+  await chownForServer(walDir, { recursive: true }); // the restored server writes its WAL there, through the link
+  const restored = await restoreBackup(dir, f.cluster, { tar: false, tablespaceDirs: tsDir === null ? [] : [tsDir] });
+  try {
+    await assertRestoredRows(restored, f);
+    const [[current] = []] = await psql(restored, 'select pg_walfile_name(pg_current_wal_insert_lsn())');
+    assert.ok((await readdir(walDir)).includes(current as string), `the restored server's WAL segment ${current ?? '?'} is in --waldir`);
+  } finally {
+    await restored.stop('immediate');
+  }
+});
+
+test('PostgreSQL 15: -t server:DIR: the server writes the backup (pg_verifybackup passes); -t blackhole: the backup runs and is discarded', { skip: skip15 }, async () => {
+  const f = await fixture(15);
+  // The server writes as its own OS user, so DIR lies in a directory that user owns.
+  const serverDir = join(await tmpDir('matrix-server-target'), 'backup');
+  const stored = await convoyOk(f.cluster, ['-t', `server:${serverDir}`, '-X', 'fetch']);
+  assert.match(stored.stderr, new RegExp(`^pgconvoy: backup "pgconvoy base backup" stored by the server \\(target "server:${serverDir}"\\): `, 'm'));
+  assert.deepEqual((await readdir(serverDir)).sort(), [`${f.tablespace?.oid as string}.tar`, 'backup_manifest', 'base.tar']);
+  assert.equal((await stat(join(serverDir, 'base.tar'))).uid, (await stat(f.cluster.dataDir)).uid, 'written by the server');
+  await pgVerify(f.cluster, serverDir, { tar: true, parseWal: true });
+
+  const discarded = await convoyOk(f.cluster, ['-t', 'blackhole', '-X', 'fetch']);
+  assert.match(discarded.stderr, /^pgconvoy: backup "pgconvoy base backup" stored by the server \(target "blackhole"\): \d+\/[0-9A-F]+\.\.\d+\/[0-9A-F]+ on timeline 1, /m);
+});
+
+test('PostgreSQL 14: -t is refused, as pg_basebackup does: server-side targets need 15', { skip: skipOf(14) }, async () => {
+  const f = await fixture(14);
+  assertOneError(await convoy(f.cluster, ['-t', 'blackhole', '-X', 'fetch']), /^pgconvoy: error: backup targets are not supported by this server version$/);
 });
 
 async function poll(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
