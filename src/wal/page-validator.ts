@@ -84,7 +84,7 @@ export class PageValidator {
       }
       this.#systemId ??= header.long.systemId;
       if (header.long.systemId !== this.#systemId) {
-        return ['WAL_PAGE_HEADER', `WAL segment "${this.#options.fileName(segno)}" is from a different database ` +
+        return ['WAL_SYSTEM_ID_MISMATCH', `WAL segment "${this.#options.fileName(segno)}" is from a different database ` +
           `system: system identifier is ${header.long.systemId}, expected ${this.#systemId}`];
       }
     } else if (offset === 0) {
@@ -95,7 +95,7 @@ export class PageValidator {
       return ['WAL_PAGE_HEADER', `unexpected pageaddr ${formatLsn(header.pageAddrLsn)} ${this.#where(segno, offset, pageLsn)}`];
     }
     if (header.tli > tli) {
-      return ['WAL_PAGE_HEADER', `timeline ID ${header.tli} ${this.#where(segno, offset, pageLsn)} is later than ` +
+      return ['WAL_TIMELINE_MISMATCH', `timeline ID ${header.tli} ${this.#where(segno, offset, pageLsn)} is later than ` +
         `the range's timeline ${tli}`];
     }
     // A timeline only ever switches to a higher one, so TLIs never go down along the WAL.

@@ -11,6 +11,10 @@ export type WalProblemCode =
   | 'WAL_SEGMENT_MISSING'
   | 'WAL_SEGMENT_SIZE'
   | 'WAL_PAGE_HEADER'
+  /** A long header names another database system than expected. */
+  | 'WAL_SYSTEM_ID_MISMATCH'
+  /** A page is on a timeline the range (or backup_label) does not allow. */
+  | 'WAL_TIMELINE_MISMATCH'
   | 'WAL_RECORD_INVALID'
   | 'WAL_CRC_MISMATCH'
   | 'WAL_ENDS_EARLY';

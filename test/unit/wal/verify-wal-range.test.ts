@@ -230,13 +230,13 @@ test('checks the system identifier and the long header fields', async () => {
   const start = starts[0] as bigint;
   assert.equal((await verify(builder, start, builder.position, undefined, { systemId: '7412345678901234567' })).ok, true);
   let report = await verify(builder, start, builder.position, undefined, { systemId: '7412345678901234568' });
-  assert.deepEqual(codes(report), ['WAL_PAGE_HEADER']);
+  assert.deepEqual(codes(report), ['WAL_SYSTEM_ID_MISMATCH']);
   assert.match(report.problems[0]?.message ?? '', /different database system/);
 
   let files = builder.files();
   (files.get('000000010000000000000002') as Buffer).writeBigUInt64LE(1n, 24);
   report = await verify(builder, start, builder.position, files);
-  assert.deepEqual(codes(report), ['WAL_PAGE_HEADER']);
+  assert.deepEqual(codes(report), ['WAL_SYSTEM_ID_MISMATCH']);
   assert.equal(report.problems[0]?.file, '000000010000000000000002');
 
   files = builder.files();
@@ -270,7 +270,7 @@ test('accepts older timelines in page headers but never a newer one or a step ba
   files = builder.files();
   (files.get('000000020000000000000001') as Buffer).writeUInt32LE(3, 5 * PAGE + 4);
   report = await verify(builder, starts[0] as bigint, builder.position, files);
-  assert.deepEqual(codes(report), ['WAL_PAGE_HEADER']);
+  assert.deepEqual(codes(report), ['WAL_TIMELINE_MISMATCH']);
 });
 
 test('reports a broken prev-link, a missing contrecord flag and a wrong remaining length', async () => {
