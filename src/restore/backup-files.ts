@@ -3,7 +3,8 @@
  * backup_label (start LSN and timeline, whether it is an incremental backup) and tablespace_map (which
  * tablespace archive belongs where). Pure parsers; reading the files is the caller's job.
  *
- * Not here: the rest of backup_label's lines (PostgreSQL reads them at startup; we only report what we show).
+ * Not here: the rest of backup_label's lines (PostgreSQL reads them at startup; we only use what restore shows
+ * and what verify compares with the WAL).
  * Invariant: a malformed backup_label yields null rather than a guess, because restore must not invent a start
  * LSN; the server itself is the judge of the file when it starts.
  */
@@ -11,7 +12,12 @@ import { parseLsn, type Lsn } from '../util/lsn.ts';
 
 export interface BackupLabel {
   readonly startLsn: Lsn;
+  /** From the start segment's file name on the first line. */
   readonly startTli: number;
+  /** The WAL segment holding the start LSN, as the first line names it. */
+  readonly startSegment: string;
+  /** The START TIMELINE line (PostgreSQL 11+), which the server requires to match the start segment's name. */
+  readonly declaredStartTli: number | null;
   readonly checkpointLsn: Lsn | null;
   readonly label: string | null;
   readonly backupFrom: string | null;
@@ -19,7 +25,7 @@ export interface BackupLabel {
   readonly isIncremental: boolean;
 }
 
-const START_LINE = /^START WAL LOCATION: ([0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}) \(file ([0-9A-Fa-f]{8})[0-9A-Fa-f]{16}\)$/;
+const START_LINE = /^START WAL LOCATION: ([0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}) \(file (([0-9A-Fa-f]{8})[0-9A-Fa-f]{16})\)$/;
 
 export function parseBackupLabel(text: string): BackupLabel | null {
   const lines = text.split('\n');
@@ -36,9 +42,12 @@ export function parseBackupLabel(text: string): BackupLabel | null {
   } catch {
     checkpointLsn = null;
   }
+  const declared = value('START TIMELINE');
   return {
     startLsn: parseLsn(start[1] as string),
-    startTli: Number.parseInt(start[2] as string, 16),
+    startTli: Number.parseInt(start[3] as string, 16),
+    startSegment: start[2] as string,
+    declaredStartTli: declared !== null && /^\d{1,10}$/.test(declared) ? Number(declared) : null,
     checkpointLsn,
     label: value('LABEL'),
     backupFrom: value('BACKUP FROM'),

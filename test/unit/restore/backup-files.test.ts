@@ -15,12 +15,15 @@ const LABEL_15 = [
 
 test('backup_label: start LSN and timeline from the first line, the rest by name', () => {
   assert.deepEqual(parseBackupLabel(LABEL_15), {
-    startLsn: 0x2000028n, startTli: 1, checkpointLsn: 0x2000060n, label: 'trace one', backupFrom: 'primary', isIncremental: false,
+    startLsn: 0x2000028n, startTli: 1, startSegment: '000000010000000000000002', declaredStartTli: 1, checkpointLsn: 0x2000060n, label: 'trace one', backupFrom: 'primary', isIncremental: false,
   });
   const label13 = 'START WAL LOCATION: 1A/FF000028 (file 0000000A0000001A000000FF)\nCHECKPOINT LOCATION: 1A/FF000060\nBACKUP FROM: master\n';
   const parsed = parseBackupLabel(label13);
   assert.equal(parsed?.startLsn, (0x1an << 32n) | 0xff000028n);
   assert.equal(parsed?.startTli, 10);
+  assert.equal(parsed?.startSegment, '0000000A0000001A000000FF');
+  assert.equal(parsed?.declaredStartTli, null, 'no START TIMELINE line');
+  assert.equal(parseBackupLabel(LABEL_15.replace('START TIMELINE: 1', 'START TIMELINE: one'))?.declaredStartTli, null);
   assert.equal(parsed?.backupFrom, 'master');
   assert.equal(parsed?.label, null);
 });

@@ -5,7 +5,7 @@ import type { RestoreResult } from '../../../src/restore/index.ts';
 
 const RESULT: RestoreResult = {
   backupDir: '/b', targetDir: '/new', format: 'tar', major: 15,
-  label: { startLsn: 0x3000028n, startTli: 1, checkpointLsn: 0x3000060n, label: 'x', backupFrom: 'primary', isIncremental: false },
+  label: { startLsn: 0x3000028n, startTli: 1, startSegment: '000000010000000000000003', declaredStartTli: 1, checkpointLsn: 0x3000060n, label: 'x', backupFrom: 'primary', isIncremental: false },
   verify: null, tablespaces: [{ oid: '16384', from: '/old/ts', to: '/new-ts' }], signalFile: 'recovery.signal',
   removedSignalFiles: ['standby.signal'], settings: { restore_command: 'cp "pg_wal_restore/%f" "%p"', recovery_target: 'immediate', recovery_target_action: 'promote' },
   stagedWal: { dir: '/new/pg_wal_restore', files: 2 }, owner: { name: 'postgres', uid: 101, gid: 104 }, dirMode: 0o700,
