@@ -3,8 +3,8 @@
  * possibly .gz/.lz4/.zst) streams from disk through its decompressor and the tar reader; every regular member
  * is matched against the manifest (tablespace members as pg_tblspc/<oid>/<member>) and checksummed as its
  * data goes by. WAL members (base.tar's pg_wal/<segment> from -X fetch, pg_wal.tar's <segment> from
- * -X stream) go to the TarWalCollector instead. Directories and symlinks are not checked, as in
- * pg_verifybackup.
+ * -X stream) go to the TarWalCollector instead. The first bytes of backup_label, global/pg_control and every
+ * WAL segment go to the WalIdentity. Directories and symlinks are not checked, as in pg_verifybackup.
  *
  * A damaged archive (bad compression, truncated tar) is one problem; its files not seen by then are then
  * reported missing by the matcher.
@@ -16,11 +16,13 @@ import { createDigester, type Digester } from '../manifest/checksum.ts';
 import type { BackupManifest, ManifestFile } from '../manifest/reader.ts';
 import type { CompressionMethod } from '../pipeline/compression/filter.ts';
 import { TarReader, type TarEvent, type TarHeader } from '../tar/index.ts';
+import { LONG_PAGE_HEADER_BYTES } from '../wal/wal-format.ts';
 import type { FileMatcher } from './file-matcher.ts';
 import type { IgnoreList } from './ignore.ts';
 import { errorReason, type ProblemList } from './report.ts';
 import { checkControlSystemId } from './system-id.ts';
 import type { TarWalCollector } from './tar-wal.ts';
+import { MAX_LABEL_BYTES, type WalIdentity } from './wal-identity.ts';
 import { WAL_FILE_NAME } from './wal-stage.ts';
 
 export interface TarArchive {
@@ -39,6 +41,8 @@ export interface TarScanContext {
   readonly problems: ProblemList;
   readonly wantChecksums: boolean;
   readonly wal: TarWalCollector | null;
+  /** Null when the WAL is not checked. */
+  readonly identity: WalIdentity | null;
   readonly onArchiveBytes: (bytes: number) => void;
   readonly onHashedBytes: (bytes: number) => void;
   /** Throws when the run was cancelled; called for every chunk read. */
@@ -92,6 +96,7 @@ interface MemberState {
   readonly digester: Digester | null;
   readonly walName: string | null;
   readonly walBytes: Buffer | null;
+  /** The member's first bytes, when something wants them (the system identifier, backup_label, a WAL header). */
   readonly head: Buffer | null;
   filled: number;
 }
@@ -138,16 +143,20 @@ function startMember(archive: TarArchive, header: TarHeader, context: TarScanCon
   if (walName !== null && context.wal !== null) {
     context.wal.segmentSeen(header.size);
     const walBytes = context.wal.wants(walName) ? Buffer.allocUnsafe(header.size) : null;
-    return { path: name, entry: null, digester: null, walName, walBytes, head: null, filled: 0 };
+    const head = walBytes === null ? Buffer.alloc(Math.min(LONG_PAGE_HEADER_BYTES, header.size)) : null;
+    return { path: name, entry: null, digester: null, walName, walBytes, head, filled: 0 };
   }
   if (archive.kind === 'wal') return null;
   const path = archive.kind === 'tablespace' ? `pg_tblspc/${archive.oid}/${name}` : name;
   if (context.ignore.matches(path)) return null;
   const entry = context.matcher.match(path, header.size);
-  const checkSystemId = context.manifest.version === 2 && context.manifest.systemId !== null && path === 'global/pg_control';
+  const wantsControl = path === 'global/pg_control'
+    && (context.identity !== null || (context.manifest.version === 2 && context.manifest.systemId !== null));
+  const wantsLabel = path === 'backup_label' && context.identity !== null && header.size <= MAX_LABEL_BYTES;
+  const headBytes = wantsControl ? Math.min(16, header.size) : wantsLabel ? header.size : 0;
   return {
     path, entry, digester: entry !== null && context.wantChecksums ? createDigester(entry.algorithm) : null,
-    walName: null, walBytes: null, head: checkSystemId ? Buffer.alloc(Math.min(16, header.size)) : null, filled: 0,
+    walName: null, walBytes: null, head: headBytes > 0 ? Buffer.alloc(headBytes) : null, filled: 0,
   };
 }
 
@@ -165,11 +174,18 @@ async function endMember(member: MemberState, context: TarScanContext): Promise<
     context.matcher.checkDigest(member.path, member.entry, member.digester.finish());
     context.onHashedBytes(member.filled);
   }
-  if (member.head !== null && context.manifest.systemId !== null) {
-    checkControlSystemId(member.head, context.manifest.systemId, context.problems);
+  const head = member.head;
+  if (member.path === 'global/pg_control' && head !== null) {
+    if (context.manifest.version === 2 && context.manifest.systemId !== null) {
+      checkControlSystemId(head, context.manifest.systemId, context.problems);
+    }
+    context.identity?.control(head);
   }
-  if (member.walName !== null && member.walBytes !== null && context.wal !== null) {
-    await context.wal.offer(member.walName, member.walBytes);
+  if (member.path === 'backup_label' && head !== null) context.identity?.label(head.toString('utf8'));
+  if (member.walName !== null) {
+    const bytes = member.walBytes ?? head;
+    if (bytes !== null) context.identity?.segment(member.walName, bytes);
+    if (member.walBytes !== null && context.wal !== null) await context.wal.offer(member.walName, member.walBytes);
   }
 }
 

@@ -4,7 +4,8 @@
  * so nothing is extracted and at most a couple of segments are in memory.
  *
  * Verification starts when the segment size is known: at the first segment member (its size), or when the
- * archives are done without any (then every needed segment is missing, named with the 16 MiB default).
+ * archives are done without any (then every needed segment is missing, named with the 16 MiB default). The
+ * system identifier the walk expects is asked for at that moment: by then base.tar has shown global/pg_control.
  */
 import type { ManifestWalRange } from '../manifest/reader.ts';
 import type { ProblemList, VerifyWalRangeResult } from './report.ts';
@@ -13,12 +14,12 @@ import { DEFAULT_SEGMENT_BYTES, isSegmentSize, neededSegments, verifyWal } from 
 
 export class TarWalCollector {
   readonly #ranges: readonly ManifestWalRange[];
-  readonly #systemId: string | null;
+  readonly #systemId: () => string | null;
   readonly #problems: ProblemList;
   #channel: WalSegmentChannel | null = null;
   #run: Promise<VerifyWalRangeResult[]> | null = null;
 
-  constructor(ranges: readonly ManifestWalRange[], systemId: string | null, problems: ProblemList) {
+  constructor(ranges: readonly ManifestWalRange[], systemId: () => string | null, problems: ProblemList) {
     this.#ranges = ranges;
     this.#systemId = systemId;
     this.#problems = problems;
@@ -52,7 +53,7 @@ export class TarWalCollector {
   #start(segmentBytes: number): void {
     const channel = new WalSegmentChannel(neededSegments(this.#ranges, segmentBytes));
     this.#channel = channel;
-    this.#run = verifyWal(this.#ranges, channel, segmentBytes, this.#systemId, this.#problems)
+    this.#run = verifyWal(this.#ranges, channel, segmentBytes, this.#systemId(), this.#problems)
       .finally(() => channel.finish());
     // Rejections are observed by finish(); keep an early one from being reported as unhandled meanwhile.
     this.#run.catch(() => undefined);

@@ -4,9 +4,10 @@
  *
  * Stages, in pg_verifybackup's order: (1) read the manifest (its own checksum, its syntax; fatal);
  * (2) match what the backup holds against it (extra, missing, wrong size); (3) checksum every file that
- * passed (2); (4) the WAL of every WAL-Range. In a plain backup (3) runs on this thread plus worker threads
- * and (4) runs alongside it; in a tar backup (2)-(4) happen in one pass over the archives, nothing extracted.
- * Problems are listed in stage order.
+ * passed (2); (4) the WAL of every WAL-Range, then the WAL's identity (wal-identity.ts: every segment from
+ * this cluster, the start segment on backup_label's timeline). In a plain backup (3) runs on this thread plus
+ * worker threads and (4) runs alongside it; in a tar backup (2)-(4) happen in one pass over the archives,
+ * nothing extracted. Problems are listed in stage order.
  *
  * Only an unreadable backup directory (or cancellation) throws; everything wrong with the backup itself is a
  * problem in the report, so `ok` is the verdict.
@@ -24,6 +25,7 @@ import { walkPlainBackup } from './plain-walk.ts';
 import { ProblemList, StopVerification, messages, type VerifyProblem, type VerifyReport, type VerifyWalRangeResult } from './report.ts';
 import { findTarArchives, isTarBackup, scanTarArchive } from './tar-backup.ts';
 import { TarWalCollector } from './tar-wal.ts';
+import { addPlainSegments, plainIdentity, WalIdentity } from './wal-identity.ts';
 import { DEFAULT_SEGMENT_BYTES, describe, plainSegmentBytes, verifyWal } from './wal-stage.ts';
 
 export interface VerifyOptions {
@@ -101,8 +103,9 @@ async function verifyPlain(run: Run): Promise<void> {
   const walDir = join(root, 'pg_wal');
   const segmentBytes = plainSegmentBytes(walDir);
   run.walRanges = manifest.walRanges.map((range) => describe(range, segmentBytes));
-  const wal = options.skipWal === true ? null
-    : verifyWal(manifest.walRanges, walDirectorySource(walDir), segmentBytes, manifest.systemId, stages[2]);
+  const identity = options.skipWal === true ? null : plainIdentity(root);
+  const wal = identity === null ? null
+    : verifyWal(manifest.walRanges, walDirectorySource(walDir), segmentBytes, identity.systemId ?? manifest.systemId, stages[2]);
   wal?.catch(() => undefined); // awaited below; an early StopVerification from stage 3 must not leave it unhandled
 
   const total = jobs.reduce((sum, job) => sum + job.size, 0);
@@ -127,7 +130,10 @@ async function verifyPlain(run: Run): Promise<void> {
     },
   });
   for (const [, problem] of late.sort((a, b) => a[0] - b[0])) stages[1].add(problem);
-  if (wal !== null) run.walRanges = await wal;
+  if (wal === null || identity === null) return;
+  run.walRanges = await wal;
+  addPlainSegments(identity, walDir);
+  identity.check(stages[2]);
 }
 
 /** Stage 3's verdict on one file, or null when its checksum matches. */
@@ -150,7 +156,9 @@ function checksumProblem(path: string, outcome: HashOutcome, run: Run): VerifyPr
 async function verifyTar(run: Run): Promise<void> {
   const { root, options, manifest, stages } = run;
   const archives = findTarArchives(root, run.ignore, stages[0]);
-  const wal = options.skipWal === true ? null : new TarWalCollector(manifest.walRanges, manifest.systemId, stages[2]);
+  const identity = options.skipWal === true ? null : new WalIdentity();
+  const wal = identity === null ? null
+    : new TarWalCollector(manifest.walRanges, () => identity.systemId ?? manifest.systemId, stages[2]);
   run.walRanges = manifest.walRanges.map((range) => describe(range, DEFAULT_SEGMENT_BYTES));
   const scanned = archives.filter((archive) => archive.kind !== 'wal' || wal !== null);
   const total = scanned.reduce((sum, archive) => sum + archive.bytes, 0);
@@ -159,7 +167,7 @@ async function verifyTar(run: Run): Promise<void> {
     for (const archive of scanned) {
       await scanTarArchive(archive, {
         root, manifest, matcher: run.matcher, ignore: run.ignore, problems: stages[0],
-        wantChecksums: options.skipChecksums !== true, wal,
+        wantChecksums: options.skipChecksums !== true, wal, identity,
         onArchiveBytes: (bytes) => {
           done += bytes;
           options.onProgress?.(done, total);
@@ -172,6 +180,7 @@ async function verifyTar(run: Run): Promise<void> {
     }
     run.matcher.reportMissing();
     if (wal !== null) run.walRanges = await wal.finish();
+    identity?.check(stages[2]);
   } finally {
     wal?.abandon();
   }

@@ -54,7 +54,8 @@ export async function plainBackup(spec: BackupSpec): Promise<string> {
   return root;
 }
 
-export async function tarBackup(spec: BackupSpec, opts: { gzip?: boolean; walIn?: 'pg_wal.tar' | 'base.tar' } = {}): Promise<string> {
+/** `walFirst` (with walIn base.tar): the WAL members before the files, an order no server writes but a repacked archive may have. */
+export async function tarBackup(spec: BackupSpec, opts: { gzip?: boolean; walIn?: 'pg_wal.tar' | 'base.tar'; walFirst?: boolean } = {}): Promise<string> {
   const root = await scratchDir();
   const archives = new Map<string, Buffer[]>([['base', []]]);
   for (const [path, content] of spec.files) {
@@ -68,7 +69,10 @@ export async function tarBackup(spec: BackupSpec, opts: { gzip?: boolean; walIn?
   if (spec.wal !== undefined) {
     const target = walIn === 'base.tar' ? 'base' : 'pg_wal';
     if (!archives.has(target)) archives.set(target, []);
-    for (const [name, bytes] of spec.wal) archives.get(target)?.push(member(walIn === 'base.tar' ? `pg_wal/${name}` : name, bytes));
+    const members = [...spec.wal].map(([name, bytes]) => member(walIn === 'base.tar' ? `pg_wal/${name}` : name, bytes));
+    const list = archives.get(target) as Buffer[];
+    if (opts.walFirst === true) list.unshift(...members);
+    else list.push(...members);
   }
   for (const [archive, members] of archives) {
     const tar = Buffer.concat([...members, tarEndOfArchive()]);
@@ -92,13 +96,23 @@ export async function put(root: string, path: string, content: Buffer): Promise<
   await writeFile(Buffer.from(full, 'latin1'), content);
 }
 
-/** A typical small data directory: text files and a few 8 kB "relation" files. */
+/** The WAL test builder's default system identifier, so sample backups and their WAL belong together. */
+export const SAMPLE_SYSTEM_ID = 7312345678901234567n;
+
+/** global/pg_control as far as verify reads it: the system identifier first. */
+export function controlFile(systemId: bigint): Buffer {
+  const control = Buffer.alloc(8192, 0xcc);
+  control.writeBigUInt64LE(systemId, 0);
+  return control;
+}
+
+/** A typical small data directory: text files and a few 8 kB "relation" files, pg_control naming SAMPLE_SYSTEM_ID. */
 export function sampleFiles(): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   files.set('backup_label', Buffer.from('START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\n'));
   files.set('PG_VERSION', Buffer.from('15\n'));
   for (let n = 0; n < 6; n++) files.set(`base/5/${16384 + n}`, Buffer.alloc(8192, n + 1));
-  files.set('global/pg_control', Buffer.alloc(8192, 0xcc));
+  files.set('global/pg_control', controlFile(SAMPLE_SYSTEM_ID));
   files.set('postgresql.auto.conf', Buffer.from('# auto\n'));
   return files;
 }
