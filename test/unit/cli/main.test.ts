@@ -36,12 +36,14 @@ async function nowhere(): Promise<string[]> {
 
 test('an unknown option: the hint names that subcommand\'s --help, for every subcommand', async () => {
   for (const [name] of COMMANDS) {
-    assert.deepEqual(await run([name, '--bogus']), {
-      status: 1,
-      stdout: '',
-      stderr: `pgconvoy: error: unknown option '--bogus'\npgconvoy: hint: Try "pgconvoy ${name} --help" for more information.\n`,
-    }, name);
+    const result = await run([name, '--bogus']);
+    assert.equal(result.status, 1, name);
+    assert.equal(result.stdout, '', name);
+    // The error is commander's (a subcommand with a required option names that one first); the hint is ours.
+    assert.match(result.stderr, new RegExp(`^pgconvoy: error: .*\npgconvoy: hint: Try "pgconvoy ${name} --help" for more information\\.\n$`), name);
   }
+  assert.equal((await run(['backup', '--bogus'])).stderr,
+    'pgconvoy: error: unknown option \'--bogus\'\npgconvoy: hint: Try "pgconvoy backup --help" for more information.\n');
   assert.equal((await run(['verify'])).stderr,
     'pgconvoy: error: missing required argument \'dir\'\npgconvoy: hint: Try "pgconvoy verify --help" for more information.\n');
   for (const argv of [['--bogus'], ['bogus']]) {
