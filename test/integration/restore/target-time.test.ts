@@ -3,16 +3,19 @@
  * recovery_target_time (`postgres -C` on a fresh, never started data directory runs the same check as server
  * start), and restore's own check, with this machine's zone database, must never accept a value PostgreSQL
  * refuses. PostgreSQL's verdicts must also still be the ones recorded in the vectors (15's; in the other majors
- * for every value restore accepts and every value both refuse).
+ * for every value restore accepts and every value both refuse). And the command itself: a refused value exits 1
+ * with one error line and a hint, and nothing is written.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkTargetTime } from '../../../src/restore/target-time.ts';
 import { reachableBindir, serverRunAs } from '../../../src/cluster/os-user.ts';
 import { LocalCluster, majorMatrix, tmpDir } from '../harness.ts';
 import { TARGET_TIME_VECTORS } from '../../unit/restore/target-time-vectors.ts';
+import { runCommand } from './cli-runner.ts';
 
 /** The major whose verdicts the vectors record. */
 const RECORDED_MAJOR = 15;
@@ -58,3 +61,14 @@ for (const { major, skip } of majorMatrix()) {
     assert.deepEqual(disagreements, [], 'the vectors record what PostgreSQL says');
   });
 }
+
+test('pgconvoy restore --target-time with a refused value: exit 1, one error line and a hint, nothing written', async () => {
+  const work = await tmpDir('target-time-cli');
+  const target = join(work, 'new');
+  for (const value of ['not a time', '2024-01-08T04:05:06Z', 'now']) {
+    const run = await runCommand(['restore', join(work, 'backup'), '-D', target, '--target-time', value]);
+    assert.equal(run.status, 1, `${value}: ${run.stderr}`);
+    assert.match(run.stderr, /^pgconvoy: error: invalid recovery target time .*\npgconvoy: hint: .+\n$/, value);
+    assert.equal(existsSync(target), false);
+  }
+});
