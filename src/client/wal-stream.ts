@@ -1,7 +1,8 @@
 /**
  * START_REPLICATION (physical) as a WalStream: XLogData becomes 'xlogdata' events; keepalives that ask for a
- * reply get one at once; a standby status update goes out every statusIntervalMs with write = WAL received
- * so far and flush = the last flush given to reportPosition (InvalidXLogRecPtr until then), apply = 0.
+ * reply get one at once; a standby status update goes out every statusIntervalMs, and whenever reportPosition
+ * advances the flush position, with write = WAL received so far and flush = the last flush given to reportPosition
+ * (InvalidXLogRecPtr until then), apply = 0.
  *
  * Endings: stop() sends CopyDone and reads to ReadyForQuery, dropping CopyData that crossed our CopyDone (as
  * libpq does); breaking out of for-await does the same. The server ending a historic timeline (its CopyDone,
@@ -69,9 +70,15 @@ export class ReplicationWalStream implements WalStream, AsyncIterator<WalStreamE
     return DONE;
   }
 
+  /**
+   * A flush position that moved is sent at once, not at the next interval: the server releases commits waiting for
+   * a synchronous standby (and WAL held by the slot) only when told, so a durable write should not wait unreported.
+   */
   reportPosition(writeLsn: Lsn, flushLsn: Lsn): void {
     if (writeLsn > this.#receivedLsn) this.#receivedLsn = writeLsn;
-    if (flushLsn > this.#flushLsn) this.#flushLsn = flushLsn;
+    if (flushLsn <= this.#flushLsn) return;
+    this.#flushLsn = flushLsn;
+    this.#sendStatus(false);
   }
 
   /** Resolves once the server confirmed the end; a no-op after the stream finished (or failed: already reported). */

@@ -179,8 +179,11 @@ class LocalPartialObject implements PartialObject {
   }
 
   async publish(): Promise<void> {
-    await this.sync();
-    await this.close();
+    try {
+      await this.sync();
+    } finally {
+      await this.close();
+    }
     if (!(await linkExclusive(this.#path, this.#finalPath))) {
       // Published before (a restart re-received it): identical bytes are the same object, different ones a conflict.
       const [ours, theirs] = await Promise.all([fs.readFile(this.#path), fs.readFile(this.#finalPath)]);

@@ -14,6 +14,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise
   ['restore', async () => (await import('./restore.ts')).registerRestore],
   ['drill', async () => (await import('./drill.ts')).registerDrill],
   ['serve', async () => (await import('./serve.ts')).registerServe],
+  ['archive', async () => (await import('./archive.ts')).registerArchive],
   ['demo', async () => (await import('./demo.ts')).registerDemo],
 ];
 

@@ -79,6 +79,34 @@ test('periodic status updates carry the reported flush position', async () => {
   await server.close();
 });
 
+test('a flush position that advances is reported at once, without waiting for the status interval', async () => {
+  const updates: Array<ReturnType<typeof statusUpdate>> = [];
+  const server = await scriptedServer(async (peer) => {
+    await peer.acceptStartup();
+    await peer.readMessage();
+    peer.write(Buffer.concat([copyBothResponse(), xlogData(0x3000000n, 0x3000100n, 'y'.repeat(256))]));
+    for (;;) {
+      const message = await peer.readMessage();
+      if (message.type === 'c') break;
+      updates.push(statusUpdate(message));
+    }
+    peer.write(Buffer.concat([copyDone(), commandComplete('START_STREAMING'), commandComplete('START_REPLICATION'), readyForQuery()]));
+  });
+  const session = await connect(server.params);
+  const stream = session.startReplication({ startLsn: 0x3000000n, timeline: 1, statusIntervalMs: 0 });
+  await stream[Symbol.asyncIterator]().next();
+  stream.reportPosition(0x3000100n, 0x3000080n);
+  stream.reportPosition(0x3000100n, 0x3000080n); // unchanged: nothing more to tell
+  stream.reportPosition(0x3000100n, 0x3000100n);
+  await stream.stop();
+  assert.deepEqual(updates, [
+    { write: 0x3000100n, flush: 0x3000080n, apply: 0n, replyRequested: 0 },
+    { write: 0x3000100n, flush: 0x3000100n, apply: 0n, replyRequested: 0 },
+  ]);
+  session.destroy();
+  await server.close();
+});
+
 test('end of a historic timeline: reply CopyDone, then one timeline-end event', async () => {
   const server = await scriptedServer(async (peer) => {
     await peer.acceptStartup();

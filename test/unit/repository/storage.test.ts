@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { LocalStorage } from '../../../src/repository/storage.ts';
-
-const roots: string[] = [];
-after(async () => {
-  await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
-});
+import { scratchDir } from './scratch-dirs.ts';
 
 async function freshStorage(): Promise<{ root: string; storage: LocalStorage }> {
-  const root = await mkdtemp(join(tmpdir(), 'pgconvoy-storage-'));
-  roots.push(root);
+  const root = await scratchDir('storage');
   return { root, storage: new LocalStorage(join(root, 'repo')) };
 }
 

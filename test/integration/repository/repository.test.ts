@@ -1,0 +1,203 @@
+/**
+ * The repository against one real PostgreSQL 15 cluster: `archive` under pgbench load (segments byte-identical to
+ * the cluster's own pg_wal copies, no gap), killed with SIGKILL and restarted (still no gap), refusing another
+ * cluster's repository and a second archive on the same slot, and `--synchronous` as a synchronous standby: a commit
+ * waits while the archive is stopped with SIGSTOP and completes after SIGCONT.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readWalListing, walRange } from '../../../src/repository/wal-catalog.ts';
+import { installFor, psql, REPO_ROOT, startCluster, startPgbench, tmpDir, type TestCluster } from '../harness.ts';
+
+const SEGMENT_BYTES = 16 * 1024 * 1024;
+const skip = installFor(15) === null ? 'PostgreSQL 15 is not installed' : false;
+let cluster: TestCluster;
+
+before(async () => {
+  if (skip !== false) return;
+  cluster = await startCluster({ major: 15, settings: { wal_sender_timeout: '60s' } });
+});
+after(async () => {
+  await cluster?.stopAndRemove();
+});
+
+interface ArchiveRun {
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ status: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+}
+
+const running = new Set<ChildProcess>();
+after(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function conninfo(applicationName: string): string {
+  return `host=${cluster.host} port=${cluster.port} user=postgres application_name=${applicationName}`;
+}
+
+function startArchive(args: string[]): ArchiveRun {
+  const env = { ...process.env };
+  delete env['NODE_TEST_CONTEXT'];
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), `${REPO_ROOT}src/cli/main.ts`, 'archive', ...args], {
+    cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  running.add(child);
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const exited = new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (status, signal) => {
+      running.delete(child);
+      resolve({ status, signal });
+    });
+  });
+  return { child, exited, stderr: () => stderr };
+}
+
+async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+async function waitStreaming(run: ArchiveRun, applicationName: string): Promise<void> {
+  await waitFor(`archive "${applicationName}" streaming (stderr: ${run.stderr()})`, async () => {
+    assert.equal(run.child.exitCode, null, `archive exited early: ${run.stderr()}`);
+    const rows = await psql(cluster, `SELECT state FROM pg_stat_replication WHERE application_name = '${applicationName}'`);
+    return rows[0]?.[0] === 'streaming';
+  });
+}
+
+/** Completes the current segment and waits until the archive reported it flushed. */
+async function switchAndWaitArchived(applicationName: string): Promise<void> {
+  const [[lsn] = []] = await psql(cluster, 'SELECT pg_switch_wal()');
+  await waitFor(`archive "${applicationName}" to flush ${lsn}`, async () => {
+    const rows = await psql(cluster, `SELECT flush_lsn >= '${lsn}' FROM pg_stat_replication WHERE application_name = '${applicationName}'`);
+    return rows[0]?.[0] === 't';
+  });
+}
+
+async function stopArchive(run: ArchiveRun): Promise<void> {
+  run.child.kill('SIGTERM');
+  const { status } = await run.exited;
+  assert.equal(status, 0, `archive after SIGTERM: ${run.stderr()}`);
+}
+
+/** No gap from the first segment to the last, and each segment equal to the cluster's copy while it has one. */
+async function checkArchive(repo: string): Promise<{ segments: number; compared: number }> {
+  const names = await readdir(join(repo, 'wal'));
+  const listing = readWalListing(names, SEGMENT_BYTES);
+  const range = walRange(listing, SEGMENT_BYTES);
+  assert.deepEqual(range.gaps, [], `gaps in ${names.join(' ')}`);
+  let compared = 0;
+  for (const segment of listing.segments) {
+    const ours = await readFile(join(repo, 'wal', segment.name));
+    assert.equal(ours.length, SEGMENT_BYTES, segment.name);
+    const theirs = await readFile(join(cluster.dataDir, 'pg_wal', segment.name)).catch(() => null);
+    if (theirs === null) continue;
+    compared += 1;
+    assert.ok(ours.equals(theirs), `${segment.name} differs from the cluster's pg_wal copy`);
+  }
+  for (const partial of listing.partials) {
+    const ours = await readFile(join(repo, 'wal', `${partial.name}.partial`));
+    const theirs = await readFile(join(cluster.dataDir, 'pg_wal', partial.name)).catch(() => null);
+    if (theirs !== null) assert.ok(ours.equals(theirs.subarray(0, ours.length)), `${partial.name}.partial is not a prefix of the cluster's copy`);
+  }
+  return { segments: listing.segments.length, compared };
+}
+
+test('archive under pgbench load: complete segments identical to pg_wal, no gap, SIGTERM exits cleanly', { skip }, async () => {
+  const repo = await tmpDir('repo-load');
+  const run = startArchive(['--repo', repo, '-d', conninfo('archive_load'), '--slot', 'archive_load', '--create-slot']);
+  await waitStreaming(run, 'archive_load');
+  await startPgbench(cluster, { seconds: 12, clients: 2 }).done;
+  await switchAndWaitArchived('archive_load');
+  await stopArchive(run);
+  const { segments, compared } = await checkArchive(repo);
+  assert.ok(segments >= 2, `${segments} segments archived`);
+  assert.ok(compared >= 1, 'at least one segment compared with pg_wal');
+  const identity = JSON.parse(await readFile(join(repo, 'repository.json'), 'utf8')) as { systemId: string };
+  const [[systemId] = []] = await psql(cluster, 'SELECT system_identifier FROM pg_control_system()');
+  assert.equal(identity.systemId, systemId);
+
+  // A second archive on the slot while the first streams is refused; so is this repository for another cluster.
+  const first = startArchive(['--repo', repo, '-d', conninfo('archive_load'), '--slot', 'archive_load']);
+  await waitStreaming(first, 'archive_load');
+  const second = startArchive(['--repo', repo, '-d', conninfo('archive_second'), '--slot', 'archive_load']);
+  const refused = await second.exited;
+  assert.equal(refused.status, 1, second.stderr());
+  assert.match(second.stderr(), /replication slot "archive_load" is already in use/);
+  await stopArchive(first);
+  await checkArchive(repo);
+  await psql(cluster, "SELECT pg_drop_replication_slot('archive_load')");
+});
+
+test('a repository of another cluster is refused before anything is written', { skip }, async () => {
+  const repo = await tmpDir('repo-other');
+  await writeFile(join(repo, 'repository.json'), JSON.stringify({ version: 1, systemId: '1234567890123456789', walSegmentBytes: SEGMENT_BYTES }));
+  const run = startArchive(['--repo', repo, '-d', conninfo('archive_other'), '--slot', 'archive_other', '--create-slot']);
+  const { status } = await run.exited;
+  assert.equal(status, 1, run.stderr());
+  assert.match(run.stderr(), /belongs to another cluster/);
+  assert.deepEqual(await readdir(repo), ['repository.json']);
+  assert.deepEqual(await psql(cluster, "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'archive_other'"), []);
+});
+
+test('kill -9 of archive under load, then restart: no gap, segments identical', { skip }, async () => {
+  const repo = await tmpDir('repo-kill');
+  const args = ['--repo', repo, '-d', conninfo('archive_kill'), '--slot', 'archive_kill', '--create-slot'];
+  const load = startPgbench(cluster, { seconds: 25, clients: 2 });
+  for (const pauseMs of [1500, 4000, 2500]) {
+    const run = startArchive(args);
+    await waitStreaming(run, 'archive_kill');
+    await sleep(pauseMs);
+    run.child.kill('SIGKILL');
+    await run.exited;
+  }
+  const last = startArchive(args);
+  await waitStreaming(last, 'archive_kill');
+  await load.done;
+  await switchAndWaitArchived('archive_kill');
+  await stopArchive(last);
+  const { segments } = await checkArchive(repo);
+  assert.ok(segments >= 2, `${segments} segments archived`);
+  await psql(cluster, "SELECT pg_drop_replication_slot('archive_kill')");
+});
+
+test('--synchronous as a synchronous standby: a commit waits while archive is stopped (SIGSTOP), completes after SIGCONT', { skip }, async () => {
+  const repo = await tmpDir('repo-sync');
+  await psql(cluster, 'CREATE TABLE sync_marks (id int)');
+  const run = startArchive(['--repo', repo, '-d', conninfo('archive_sync'), '--slot', 'archive_sync', '--create-slot', '--synchronous']);
+  await waitStreaming(run, 'archive_sync');
+  await psql(cluster, "ALTER SYSTEM SET synchronous_standby_names = 'archive_sync'");
+  await psql(cluster, 'SELECT pg_reload_conf()');
+  try {
+    await waitFor('sync_state = sync', async () =>
+      (await psql(cluster, "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'archive_sync'"))[0]?.[0] === 'sync');
+    await psql(cluster, 'INSERT INTO sync_marks VALUES (1)'); // returns: the archive acknowledges as it fsyncs
+
+    run.child.kill('SIGSTOP');
+    let isCommitted = false;
+    const commit = psql(cluster, 'INSERT INTO sync_marks VALUES (2)').then(() => { isCommitted = true; });
+    await waitFor('the commit to wait for the synchronous standby', async () =>
+      (await psql(cluster, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"))[0]?.[0] === '1');
+    await sleep(3000);
+    assert.equal(isCommitted, false, 'the commit returned while the synchronous archive was stopped');
+    run.child.kill('SIGCONT');
+    await commit;
+    assert.equal(isCommitted, true);
+  } finally {
+    run.child.kill('SIGCONT');
+    await psql(cluster, 'ALTER SYSTEM RESET synchronous_standby_names');
+    await psql(cluster, 'SELECT pg_reload_conf()');
+  }
+  await stopArchive(run);
+  await checkArchive(repo);
+  await psql(cluster, "SELECT pg_drop_replication_slot('archive_sync')");
+});
