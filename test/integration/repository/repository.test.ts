@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readWalListing, walRange } from '../../../src/repository/wal-catalog.ts';
-import { installFor, psql, REPO_ROOT, startCluster, startPgbench, tmpDir, type TestCluster } from '../harness.ts';
+import { readWalListing } from '../../../src/repository/wal-catalog.ts';
+import type { RepositoryInfo } from '../../../src/repository/repository-info.ts';
+import { installFor, psql, REPO_ROOT, runCli, startCluster, startPgbench, tmpDir, type TestCluster } from '../harness.ts';
 
 const SEGMENT_BYTES = 16 * 1024 * 1024;
 const skip = installFor(15) === null ? 'PostgreSQL 15 is not installed' : false;
@@ -89,12 +90,22 @@ async function stopArchive(run: ArchiveRun): Promise<void> {
   assert.equal(status, 0, `archive after SIGTERM: ${run.stderr()}`);
 }
 
-/** No gap from the first segment to the last, and each segment equal to the cluster's copy while it has one. */
+async function info(repo: string): Promise<{ status: number | null; info: RepositoryInfo }> {
+  const result = await runCli(['info', '--repo', repo, '--json']);
+  assert.equal(result.stderr, '');
+  return { status: result.status, info: JSON.parse(result.stdout) as RepositoryInfo };
+}
+
+/** No gap from the first segment to the last (as info says), each segment equal to the cluster's copy while it has one. */
 async function checkArchive(repo: string): Promise<{ segments: number; compared: number }> {
   const names = await readdir(join(repo, 'wal'));
   const listing = readWalListing(names, SEGMENT_BYTES);
-  const range = walRange(listing, SEGMENT_BYTES);
-  assert.deepEqual(range.gaps, [], `gaps in ${names.join(' ')}`);
+  const reported = await info(repo);
+  assert.equal(reported.status, 0, `info on ${names.join(' ')}`);
+  assert.deepEqual(reported.info.wal.gaps, []);
+  assert.equal(reported.info.wal.segments, listing.segments.length);
+  assert.equal(reported.info.wal.firstSegment, listing.segments[0]?.name);
+  assert.equal(reported.info.wal.lastSegment, listing.segments.at(-1)?.name);
   let compared = 0;
   for (const segment of listing.segments) {
     const ours = await readFile(join(repo, 'wal', segment.name));
@@ -166,8 +177,16 @@ test('kill -9 of archive under load, then restart: no gap, segments identical', 
   await switchAndWaitArchived('archive_kill');
   await stopArchive(last);
   const { segments } = await checkArchive(repo);
-  assert.ok(segments >= 2, `${segments} segments archived`);
+  assert.ok(segments >= 3, `${segments} segments archived`);
   await psql(cluster, "SELECT pg_drop_replication_slot('archive_kill')");
+
+  // info finds a segment that goes missing, and says so with its exit status
+  const listing = readWalListing(await readdir(join(repo, 'wal')), SEGMENT_BYTES);
+  const middle = listing.segments[1]?.name ?? '';
+  await rm(join(repo, 'wal', middle));
+  const damaged = await info(repo);
+  assert.equal(damaged.status, 1);
+  assert.deepEqual(damaged.info.wal.gaps, [{ fromName: middle, toName: middle, segments: 1 }]);
 });
 
 test('--synchronous as a synchronous standby: a commit waits while archive is stopped (SIGSTOP), completes after SIGCONT', { skip }, async () => {
