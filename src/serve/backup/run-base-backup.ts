@@ -37,6 +37,12 @@ import { listTablespaces, mapLinks, type Tablespace } from './tablespaces.ts';
 import { Throttle } from './throttle.ts';
 import { includeWal, manifestWalRanges, sendInjected, type InjectedFileOwner } from './wal-include.ts';
 
+/**
+ * How long a started backup waits for others that arrived with it to start too (StartGate.settle): a few fast
+ * checkpoints' worth, so that backups started together share the first lap, yet short beside any copy.
+ */
+const START_SETTLE_MAX_MS = 2000;
+
 /** How far (in bytes of file data) one backup may fall behind the shared read before it is blamed. */
 export const MEMBER_QUEUE_BYTES = 16 * 1024 * 1024;
 
@@ -77,10 +83,13 @@ export async function runBaseBackup(context: BackupContext, id: number, channel:
   session.onNotice((n) => void notice({ severity: n.severity, code: n.code, message: n.message, ...(n.detail === undefined ? {} : { detail: n.detail }) }).catch(() => {}));
   const copyOut = new CopyOutStream(channel, request.maxRateKbps === null ? null : new Throttle(request.maxRateKbps * 1024), request.compression);
   const tally: BackupTally = { sharedBytes: 0, aloneBytes: 0, checksumFailures: 0, files: 0 };
+  const leaveGate = context.startGate.arrive();
   try {
     await session.reserveWal(`pgconvoy_serve_${process.pid}_${id}`);
     const start = await session.start(context.startGate, request.label, request.fastCheckpoint);
+    leaveGate();
     context.log.event('backup-start', { backup: id, label: request.label, start: formatLsn(start.startLsn), tli: start.startTli });
+    await context.startGate.settle(START_SETTLE_MAX_MS);
     const tablespaces = await listTablespaces(context.dataDir, rules);
     const mainLayout = layoutOfMain(context, tablespaces);
     const labelText = backupLabelText(start, request.label, cluster.segmentBytes);
@@ -142,6 +151,7 @@ export async function runBaseBackup(context: BackupContext, id: number, channel:
     session.destroy();
     throw error;
   } finally {
+    leaveGate();
     channel.signal.removeEventListener('abort', onAbort);
   }
 }

@@ -11,6 +11,7 @@
  * StartGate, so that the checkpoint pg_control shows right after our start is ours; if another checkpoint slipped
  * in between (redo no longer equals our start LSN), the start is undone and retried before anything was sent.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from '../../client/connection.ts';
 import { quoteLiteral } from '../../protocol/replication-command.ts';
 import type { ConnectionParams, NoticeMessage, ReplicationSession } from '../../client/types.ts';
@@ -36,9 +37,39 @@ export interface BackupStop {
   readonly tablespaceMap: string;
 }
 
-/** Lets one backup start at a time (see the module comment). */
+/**
+ * Lets one backup start at a time (see the module comment), and lets backups that arrive together begin copying
+ * together: one that has started waits (`settle`) while others that have arrived are still starting, so they all
+ * join the convoy at the first file instead of trailing it by a checkpoint each and needing another lap for the
+ * files they missed. The wait is bounded, so a steady stream of arrivals never holds a backup back for long.
+ */
 export class StartGate {
   #tail: Promise<void> = Promise.resolve();
+  #arrived = 0;
+  #onSettled: Array<() => void> = [];
+
+  /** Counts a backup from its BASE_BACKUP until the returned function is called (once started, or failed). */
+  arrive(): () => void {
+    this.#arrived += 1;
+    let isGone = false;
+    return () => {
+      if (isGone) return;
+      isGone = true;
+      this.#arrived -= 1;
+      if (this.#arrived === 0) for (const wake of this.#onSettled.splice(0)) wake();
+    };
+  }
+
+  /** Resolves once no arrived backup is still starting, or after `maxMs`. */
+  async settle(maxMs: number): Promise<void> {
+    if (this.#arrived === 0) return;
+    let wake = (): void => {};
+    const settled = new Promise<void>((resolve) => { wake = resolve; this.#onSettled.push(resolve); });
+    const timer = new AbortController();
+    await Promise.race([settled, sleep(maxMs, undefined, { signal: timer.signal }).catch(() => {})]);
+    timer.abort(); // no timer left behind to keep the process alive
+    this.#onSettled = this.#onSettled.filter((waiter) => waiter !== wake);
+  }
 
   async run<T>(work: () => Promise<T>): Promise<T> {
     const previous = this.#tail;
