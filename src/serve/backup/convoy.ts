@@ -220,15 +220,20 @@ class RingReader {
         return false;
       });
       if (waiting.length === 0) return receivers.filter(isLive);
-      const isEveryoneFull = waiting.length === receivers.filter(isLive).length;
       const startedMs = performance.now();
       const step = new AbortController();
+      // in steps even when everyone is full: a backup may attach meanwhile, and then the full ones hold it back
       await Promise.race([
         ...waiting.map(({ member }) => member.queue.waitRoom()),
-        ...(isEveryoneFull ? [] : [sleep(BLAME_STEP_MS, undefined, { signal: step.signal }).catch(() => {})]),
+        sleep(BLAME_STEP_MS, undefined, { signal: step.signal }).catch(() => {}),
       ]);
       step.abort();
-      if (isEveryoneFull) continue; // the reader is ahead of everyone: nobody's fault
+      // The reader being ahead of everyone is nobody's fault. Anyone else attached with room (a receiver that took
+      // this chunk, or a backup waiting for a later entry, perhaps one that joined while we waited) is held back by
+      // the full ones; one of those that just got room is not, it only was as slow as the rest.
+      const isAnyoneHeldBack = [...this.#attached.values()]
+        .some((attachment) => !waiting.includes(attachment) && isLive(attachment) && attachment.member.queue.hasRoom);
+      if (!isAnyoneHeldBack) continue;
       const nowMs = performance.now();
       for (const attachment of waiting) {
         if (attachment.member.queue.hasRoom || !isLive(attachment)) continue;

@@ -138,3 +138,23 @@ test('a backup that fails is forgotten by the reader; the others go on', withTem
   assertComplete(await drain(ok));
   await assert.rejects(failing.queue.next(), /client went away/);
 }));
+
+test('a backup that joins while the reader waits on a full one alone is not held back by it', withTempDir(async (root) => {
+  const { dataDir } = makeFakeDataDir(root);
+  const counters = { dataBytesRead: 0 };
+  const shared = convoy(counters, 2048);
+  const stuck = member(1, 8192);
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  shared.join('main', mainLayout(dataDir), stuck);
+  // the stuck backup takes one file and stops, so the reader waits on it alone (nobody's fault) until...
+  const stuckDrain = drain(stuck, async (count) => { if (count === 1) await released; });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // ...a second backup joins: without blaming the stuck one it would wait for it forever, and this test time out
+  const late = member(2, 8192);
+  shared.join('main', mainLayout(dataDir), late);
+  const lateReceived = await drain(late);
+  release();
+  assertComplete(lateReceived);
+  assertComplete(await stuckDrain);
+}));
