@@ -30,6 +30,18 @@ export function encodeBackendKeyData(processId: number, secretKey: Buffer): Buff
   return writer.i32(processId).bytes(secretKey).endMessage(lengthAt).finish();
 }
 
+/**
+ * The version the server speaks when the client asked for a newer minor or for `_pq_.` options: the whole Int32
+ * (major in the high half), as PostgreSQL sends it, then the option names it does not recognize.
+ */
+export function encodeNegotiateProtocolVersion(newestVersion: number, unrecognized: readonly string[]): Buffer {
+  const writer = new ByteWriter();
+  const lengthAt = writer.beginMessage(BackendType.NegotiateProtocolVersion);
+  writer.i32(newestVersion).i32(unrecognized.length);
+  for (const name of unrecognized) writer.cstring(name);
+  return writer.endMessage(lengthAt).finish();
+}
+
 export function encodeReadyForQuery(status: 'I' | 'T' | 'E'): Buffer {
   return Buffer.from([BackendType.ReadyForQuery, 0, 0, 0, 5, status.charCodeAt(0)]);
 }

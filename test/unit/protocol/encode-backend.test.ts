@@ -4,7 +4,7 @@ import type { ServerErrorFields } from '../../../src/errors/index.ts';
 import { decodeBackendMessage } from '../../../src/protocol/decode-backend.ts';
 import {
   AUTHENTICATION_OK, COPY_DONE_BACKEND, encodeAuthenticationSASL, encodeBackendKeyData, encodeCommandComplete, encodeCopyData,
-  encodeCopyDone, encodeCopyOutResponse, encodeDataRow, encodeErrorResponse, encodeNoticeResponse, encodeReadyForQuery,
+  encodeCopyDone, encodeCopyOutResponse, encodeDataRow, encodeErrorResponse, encodeNegotiateProtocolVersion, encodeNoticeResponse, encodeReadyForQuery,
   encodeRowDescription,
 } from '../../../src/protocol/encode-backend.ts';
 import { Framer } from '../../../src/protocol/framer.ts';
@@ -30,6 +30,13 @@ test('AuthenticationSASL: code 10, mechanism names, closing empty name', () => {
   assert.deepEqual(encodeAuthenticationSASL(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256']),
     message('R', i32(10), cstr('SCRAM-SHA-256-PLUS'), cstr('SCRAM-SHA-256'), u8(0)));
   assert.deepEqual(encodeAuthenticationSASL([]), hex('52 00000009 0000000a 00'));
+});
+
+test('NegotiateProtocolVersion: the whole version Int32, the count, then each unrecognized option name', () => {
+  // what PostgreSQL 15 sent for a 3.9 StartupMessage with _pq_.frob (observed)
+  assert.deepEqual(encodeNegotiateProtocolVersion(0x0003_0000, ['_pq_.frob']), hex('76 00000016 00030000 00000001 5f70715f2e66726f6200'));
+  assert.deepEqual(encodeNegotiateProtocolVersion(0x0003_0000, []), hex('76 0000000c 00030000 00000000'));
+  assert.deepEqual(encodeNegotiateProtocolVersion(0x0003_0000, ['_pq_.a', '_pq_.b']), message('v', i32(0x0003_0000), i32(2), cstr('_pq_.a'), cstr('_pq_.b')));
 });
 
 test('BackendKeyData: process id then the secret key as given (4 bytes in 3.0, longer in 3.2)', () => {
