@@ -12,6 +12,7 @@ import { parseChecksumAlgorithm, type ChecksumAlgorithm } from '../../manifest/c
 import type { GenericOption } from '../../protocol/replication-grammar.ts';
 import { parseCompressionSpec, type CompressionSpec } from '../../backup/compression-spec.ts';
 import { ConvoyError } from '../../errors/index.ts';
+import { parseBool } from '../../protocol/parse-bool.ts';
 
 export interface BaseBackupRequest {
   readonly label: string;
@@ -39,6 +40,8 @@ const KNOWN_OPTIONS = new Set([
   'label', 'progress', 'checkpoint', 'wal', 'wait', 'max_rate', 'tablespace_map', 'verify_checksums', 'manifest',
   'manifest_checksums', 'target', 'compression', 'compression_detail',
 ]);
+/** parse_compress_algorithm's names, matched exactly (case-sensitive, unlike the checkpoint type). */
+const COMPRESSION_ALGORITHMS = new Set(['none', 'gzip', 'lz4', 'zstd']);
 
 class OptionError extends Error {
   readonly sqlstate: string;
@@ -49,77 +52,114 @@ class OptionError extends Error {
   }
 }
 
+/**
+ * PostgreSQL checks the options one by one in the order given, each for a duplicate and then for its value, and
+ * only then what the options say together; serve checks in the same order, so the first error is the same.
+ * Every error is 42601 (ERRCODE_SYNTAX_ERROR) there, but MAX_RATE's range, which is 22003.
+ */
 export function decideBaseBackup(syntax: 'parenthesized' | 'keywords', options: readonly GenericOption[]): BaseBackupDecision {
   if (syntax === 'keywords') return { kind: 'relay', reason: 'the old keyword syntax' };
-  const seen = new Map<string, GenericOption>();
   for (const option of options) {
     if (RELAYED_OPTIONS.has(option.name)) return { kind: 'relay', reason: `option ${option.name.toUpperCase()}` };
     if (!KNOWN_OPTIONS.has(option.name)) return { kind: 'relay', reason: `unknown option "${option.name}"` };
-    if (seen.has(option.name)) return refuse('42601', `duplicate option "${option.name}"`);
-    seen.set(option.name, option);
   }
   try {
+    const seen = new Map<string, GenericOption>();
+    for (const option of options) {
+      if (seen.has(option.name)) throw new OptionError('42601', `duplicate option "${option.name}"`);
+      checkValue(option);
+      seen.set(option.name, option);
+    }
+    const manifest = manifestOf(seen.get('manifest'));
+    if (seen.has('manifest_checksums') && manifest === 'no') throw new OptionError('42601', 'manifest checksums require a backup manifest');
     const target = stringOf(seen.get('target'));
-    if (target !== null && target.toLowerCase() !== 'client') return { kind: 'relay', reason: `TARGET '${target}'` };
-    return { kind: 'perform', request: interpret(seen) };
+    if (target !== null && target !== 'client') return { kind: 'relay', reason: `TARGET '${target}'` };
+    return { kind: 'perform', request: interpret(seen, manifest) };
   } catch (error) {
     if (error instanceof OptionError) return refuse(error.sqlstate, error.message);
     throw error;
   }
 }
 
-function interpret(seen: ReadonlyMap<string, GenericOption>): BaseBackupRequest {
-  const checkpoint = stringOf(seen.get('checkpoint')) ?? 'spread';
-  if (!/^(fast|spread)$/i.test(checkpoint)) throw new OptionError('22023', `unrecognized checkpoint type: "${checkpoint}"`);
-  const maxRate = intOf(seen.get('max_rate'));
-  if (maxRate !== null && maxRate !== 0 && (maxRate < MAX_RATE_KBPS.min || maxRate > MAX_RATE_KBPS.max)) {
-    throw new OptionError('22003', `${maxRate} is outside the valid range for parameter "MAX_RATE" (${MAX_RATE_KBPS.min} .. ${MAX_RATE_KBPS.max})`);
+/** The checks PostgreSQL makes on one option as it meets it. */
+function checkValue(option: GenericOption): void {
+  switch (option.name) {
+    case 'progress': case 'wal': case 'wait': case 'tablespace_map': case 'verify_checksums':
+      booleanOf(option, false);
+      return;
+    case 'checkpoint': {
+      const checkpoint = stringOf(option) as string;
+      if (!/^(fast|spread)$/i.test(checkpoint)) throw new OptionError('42601', `unrecognized checkpoint type: "${checkpoint}"`);
+      return;
+    }
+    case 'max_rate': {
+      // 0 too: pg_basebackup leaves MAX_RATE out for "unlimited", and PostgreSQL refuses 0
+      const maxRate = intOf(option) as number;
+      if (maxRate < MAX_RATE_KBPS.min || maxRate > MAX_RATE_KBPS.max) {
+        throw new OptionError('22003', `${maxRate} is outside the valid range for parameter "MAX_RATE" (${MAX_RATE_KBPS.min} .. ${MAX_RATE_KBPS.max})`);
+      }
+      return;
+    }
+    case 'manifest':
+      manifestOf(option);
+      return;
+    case 'manifest_checksums': {
+      const text = stringOf(option) as string;
+      if (parseChecksumAlgorithm(text) === null) throw new OptionError('42601', `unrecognized checksum algorithm: "${text}"`);
+      return;
+    }
+    case 'compression': {
+      const name = stringOf(option) as string;
+      if (!COMPRESSION_ALGORITHMS.has(name)) throw new OptionError('42601', `unrecognized compression algorithm: "${name}"`);
+      return;
+    }
+    default: // label, target, compression_detail: any string
+      stringOf(option);
   }
-  const manifest = manifestOf(seen.get('manifest'));
-  const checksumsText = stringOf(seen.get('manifest_checksums'));
-  const manifestChecksums = checksumsText === null ? 'CRC32C' : parseChecksumAlgorithm(checksumsText);
-  if (manifestChecksums === null) throw new OptionError('22023', `unrecognized checksum algorithm: "${checksumsText}"`);
-  if (checksumsText !== null && manifest === 'no') throw new OptionError('22023', 'manifest checksums require a backup manifest');
+}
+
+/** The request from options already checked one by one. */
+function interpret(seen: ReadonlyMap<string, GenericOption>, manifest: BaseBackupRequest['manifest']): BaseBackupRequest {
+  const maxRate = intOf(seen.get('max_rate'));
   return {
     label: stringOf(seen.get('label')) ?? 'base backup',
     progress: booleanOf(seen.get('progress'), false),
-    fastCheckpoint: checkpoint.toLowerCase() === 'fast',
+    fastCheckpoint: (stringOf(seen.get('checkpoint')) ?? 'spread').toLowerCase() === 'fast',
     wal: booleanOf(seen.get('wal'), false),
     waitForArchive: booleanOf(seen.get('wait'), true),
-    maxRateKbps: maxRate === null || maxRate === 0 ? null : maxRate,
+    maxRateKbps: maxRate,
     tablespaceMap: booleanOf(seen.get('tablespace_map'), false),
     verifyChecksums: booleanOf(seen.get('verify_checksums'), true),
     manifest,
-    manifestChecksums,
+    manifestChecksums: parseChecksumAlgorithm(stringOf(seen.get('manifest_checksums')) ?? 'CRC32C') as ChecksumAlgorithm,
     compression: compressionOf(seen.get('compression'), seen.get('compression_detail')),
   };
 }
 
+/** parse_bool's spellings, or force-encode in any case. */
 function manifestOf(option: GenericOption | undefined): BaseBackupRequest['manifest'] {
   const text = stringOf(option);
   if (text === null) return 'no';
-  const lower = text.toLowerCase();
-  if (lower === 'force-encode') return 'force-encode';
-  if (/^(yes|true|on|1)$/.test(lower)) return 'yes';
-  if (/^(no|false|off|0)$/.test(lower)) return 'no';
-  throw new OptionError('22023', `unrecognized manifest option: "${text}"`);
+  const wanted = parseBool(text);
+  if (wanted !== null) return wanted ? 'yes' : 'no';
+  if (text.toLowerCase() === 'force-encode') return 'force-encode';
+  throw new OptionError('42601', `unrecognized manifest option: "${text}"`);
 }
 
+/** COMPRESSION 'none' is an algorithm like the others: it too refuses a detail, as a compression specification. */
 function compressionOf(method: GenericOption | undefined, detail: GenericOption | undefined): CompressionSpec | null {
   const name = stringOf(method);
   const detailText = stringOf(detail);
-  if (name === null || name.toLowerCase() === 'none') {
-    if (detailText !== null) throw new OptionError('22023', 'compression detail cannot be specified unless compression is enabled');
+  if (name === null) {
+    if (detailText !== null) throw new OptionError('42601', 'compression detail cannot be specified unless compression is enabled');
     return null;
   }
-  const lower = name.toLowerCase();
-  if (lower !== 'gzip' && lower !== 'lz4' && lower !== 'zstd') throw new OptionError('22023', `unrecognized compression algorithm: "${name}"`);
   try {
-    return parseCompressionSpec(`server-${lower}${detailText === null ? '' : `:${detailText}`}`);
+    return parseCompressionSpec(`server-${name}${detailText === null ? '' : `:${detailText}`}`);
   } catch (error) {
     if (error instanceof ConvoyError) {
       const prefix = 'invalid compression specification: ';
-      throw new OptionError('22023', error.message.startsWith(prefix) ? error.message : `${prefix}${error.message}`);
+      throw new OptionError('42601', error.message.startsWith(prefix) ? error.message : `${prefix}${error.message}`);
     }
     throw error;
   }
@@ -141,10 +181,10 @@ function stringOf(option: GenericOption | undefined): string | null {
   return option.value.text;
 }
 
+/** defGetInt64: a missing value is "requires a numeric value" too, unlike defGetString's "requires a parameter". */
 function intOf(option: GenericOption | undefined): number | null {
   if (option === undefined) return null;
-  if (option.value === null) throw new OptionError('42601', `${option.name} requires a parameter`);
-  if (option.value.kind !== 'number') throw new OptionError('42601', `${option.name} requires a numeric value`);
+  if (option.value === null || option.value.kind !== 'number') throw new OptionError('42601', `${option.name} requires a numeric value`);
   return Number(option.value.text);
 }
 
