@@ -11,6 +11,10 @@
  * directory, fsyncs it, renames it into place and fsyncs the directory, so after a crash the key holds the old
  * object or the new one, whole. An exclusive put and publish() use link(2) instead of rename, which refuses an
  * existing name atomically, so two processes racing to create one object cannot both win.
+ *
+ * Trees: a base backup is written by the backup pipeline, which needs a directory, so a tree of objects can be
+ * written in place under a staging prefix (directoryFor, once its parent exists) and published whole by one moveTree: rename(2) of the
+ * directory, atomic, refusing an existing target. Object storage would stage locally and upload in moveTree.
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fs } from 'node:fs';
@@ -38,6 +42,12 @@ export interface RepositoryStorage {
    * and, once whole, published under `key` (never over a different object there: WAL_CONFLICT).
    */
   openPartial(key: string): Promise<PartialObject>;
+  /** The directory where the tree under `prefix` may be written in place, by writers that need one (not created). */
+  directoryFor(prefix: string): string;
+  /** Moves the whole tree under `from` to `to` at once: readers see all of it under `to` or none. */
+  moveTree(from: string, to: string): Promise<void>;
+  /** Removes the tree under `prefix`; no error when there is none. */
+  deleteTree(prefix: string): Promise<void>;
 }
 
 export interface PartialObject {
@@ -135,6 +145,28 @@ export class LocalStorage implements RepositoryStorage {
       () => fs.open(partialPath, fsConstants.O_RDWR | fsConstants.O_CREAT, FILE_MODE));
     const { size } = await handle.stat();
     return new LocalPartialObject(handle, partialPath, path, size);
+  }
+
+  directoryFor(prefix: string): string {
+    return this.#path(prefix);
+  }
+
+  async moveTree(from: string, to: string): Promise<void> {
+    const fromPath = this.#path(from);
+    const toPath = this.#path(to);
+    await this.#makeDirectory(dirname(toPath));
+    // rename(2) replaces an empty directory silently; a unique key per tree is the caller's rule, checked here.
+    const isTaken = await fs.stat(toPath).then(() => true, () => false);
+    invariant(!isTaken, `repository tree "${to}" already exists`);
+    await fsCall('rename directory', fromPath, () => fs.rename(fromPath, toPath));
+    await syncPath(dirname(toPath));
+    await syncPath(dirname(fromPath));
+  }
+
+  async deleteTree(prefix: string): Promise<void> {
+    const path = this.#path(prefix);
+    await fsCall('remove directory', path, () => fs.rm(path, { recursive: true, force: true }));
+    await syncPath(dirname(path)).catch(() => undefined);
   }
 
   /** mkdir -p with the repository's mode; new directories are fsynced into their parents. */

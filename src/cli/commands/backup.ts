@@ -12,6 +12,8 @@ import { parseMaxRate, parseTablespaceMapping } from '../../backup/option-values
 import { validatePlan, type BackupPlan, type BackupTarget, type ManifestChecksums, type WalMethod } from '../../backup/plan.ts';
 import { runBackup, type BackupOutcome, type BackupPhase } from '../../backup/run-backup.ts';
 import { openBackupTargets, preflightTargets } from '../../backup/targets.ts';
+import { RepositoryBackup } from '../../repository/repository-backup.ts';
+import { LocalStorage } from '../../repository/storage.ts';
 import { formatLsn } from '../../util/lsn.ts';
 import type { CliIo } from '../cli-io.ts';
 import { promptPassword } from '../prompt-password.ts';
@@ -20,6 +22,7 @@ import type { RegisterCommand } from './index.ts';
 
 interface BackupFlags {
   pgdata: string[];
+  repo?: string;
   /** Undefined unless given: pg_basebackup refuses -F together with -t. */
   format?: string;
   target?: string;
@@ -66,6 +69,7 @@ export const registerBackup: RegisterCommand = (program: Command, io: CliIo) => 
     .description('take a base backup of a running PostgreSQL cluster over the replication protocol')
     .helpOption('-?, --help', 'show this help')
     .option('-D, --pgdata <dir>', 'receive the backup into this directory ("-" = tar to stdout); repeat for several copies of one read', collect, [])
+    .option('--repo <dir>', 'take the backup into this repository (tar format unless -F says otherwise), under a new id')
     .option('-F, --format <p|t>', 'output format: plain (default) or tar')
     .option('-t, --target <target>', 'backup target, if other than the client: server:/ABSOLUTE/DIR, blackhole, or an extension\'s (PostgreSQL 15+)')
     .option('--waldir <dir>', 'location for the write-ahead log directory (plain format, absolute path)')
@@ -100,11 +104,27 @@ export const registerBackup: RegisterCommand = (program: Command, io: CliIo) => 
     .option('-w, --no-password', 'never prompt for password')
     .action(async (flags: BackupFlags) => {
       if (slotFlags.named && slotFlags.none) throw new UsageError('OPTION_CONFLICT', '--no-slot cannot be used with slot name');
-      const plan = await planFromFlags(flags, io);
+      const repository = flags.repo === undefined ? null : await prepareRepositoryBackup(flags);
+      const plan = await planFromFlags(repository === null ? flags : { ...flags, pgdata: [repository.backupDir] }, io);
       await preflightTargets(plan);
-      await executeBackup(plan, flags, io);
+      await executeBackup(plan, flags, io, repository);
     });
 };
+
+/**
+ * `--repo`: the backup is an ordinary one written into the repository's staging tree, so every other option keeps
+ * its meaning; the ones that would put it elsewhere, or leave it without a manifest to verify, are refused.
+ */
+async function prepareRepositoryBackup(flags: BackupFlags): Promise<RepositoryBackup> {
+  const conflict = (option: string): UsageError => new UsageError('OPTION_CONFLICT', `--repo cannot be used with ${option}`);
+  if (flags.pgdata.length > 0) throw conflict('-D');
+  if (flags.target !== undefined) throw conflict('-t');
+  if (flags.waldir !== undefined) throw conflict('--waldir');
+  if (!flags.manifest) throw conflict('--no-manifest');
+  flags.format ??= 'tar';
+  const format = flags.format.startsWith('p') ? 'plain' : 'tar';
+  return RepositoryBackup.prepare(new LocalStorage(flags.repo as string), { label: flags.label, format, walMethod: flags.walMethod });
+}
 
 async function planFromFlags(flags: BackupFlags, io: CliIo): Promise<BackupPlan> {
   const target = backupTarget(flags.target);
@@ -172,18 +192,22 @@ function backupTarget(text: string | undefined): BackupTarget | undefined {
   return colon === -1 ? { name: text } : { name: text.slice(0, colon), detail: text.slice(colon + 1) };
 }
 
-async function executeBackup(plan: BackupPlan, flags: BackupFlags, io: CliIo): Promise<void> {
+async function executeBackup(plan: BackupPlan, flags: BackupFlags, io: CliIo, repository: RepositoryBackup | null): Promise<void> {
   const progress = flags.progress === true ? (await import('../progress-view.ts')).createProgressView(io.stderr, 'pgconvoy') : null;
   const verbose = flags.verbose === true;
   let archive = '';
   let phase: BackupPhase = 'connecting';
   let startLsn: bigint | null = null;
   let bytesDone = 0n;
+  let recordedStart: Promise<void> = Promise.resolve();
   let outcome: BackupOutcome;
   try {
     outcome = await runBackup(plan, {
       connect,
-      openTargets: (facts, onClaim) => openBackupTargets(plan, facts, io.stdout, onClaim),
+      openTargets: async (facts, onClaim) => {
+        await repository?.claim(facts);
+        return openBackupTargets(plan, facts, io.stdout, onClaim);
+      },
       signal: io.signal,
       observer: {
         onPhase: (next) => {
@@ -195,6 +219,10 @@ async function executeBackup(plan: BackupPlan, flags: BackupFlags, io: CliIo): P
         },
         onStart: (info) => {
           startLsn = info.startLsn;
+          if (repository !== null) {
+            recordedStart = repository.started(info.startLsn, info.startTli);
+            recordedStart.catch(() => undefined); // awaited after the run; not an unhandled rejection meanwhile
+          }
           if (verbose) {
             io.stderr.write('pgconvoy: checkpoint completed\n');
             io.stderr.write(`pgconvoy: write-ahead log start point: ${formatLsn(info.startLsn)} on timeline ${info.startTli}\n`);
@@ -210,8 +238,11 @@ async function executeBackup(plan: BackupPlan, flags: BackupFlags, io: CliIo): P
         onNotice: (notice) => io.stderr.write(`pgconvoy: ${notice.severity.toLowerCase()}: ${notice.message}\n`),
       },
     });
+    await recordedStart;
   } catch (error) {
     progress?.stop();
+    await recordedStart.catch(() => undefined);
+    await repository?.discard();
     if (flags.json === true) {
       const message = error instanceof Error ? error.message : String(error);
       for (const dir of plan.destinations) io.stdout.write(`${JSON.stringify({ dir, label: plan.label, error: message })}\n`);
@@ -222,7 +253,17 @@ async function executeBackup(plan: BackupPlan, flags: BackupFlags, io: CliIo): P
     throw error;
   }
   progress?.stop();
-  reportOutcome(plan, outcome, flags, io);
+  if (repository === null) {
+    reportOutcome(plan, outcome, flags, io);
+    return;
+  }
+  const record = await repository.publish({ startLsn: outcome.startLsn, endLsn: outcome.endLsn, timeline: outcome.timeline, streamBytes: outcome.bytes })
+    .catch(async (error: unknown) => {
+      await repository.discard();
+      throw error;
+    });
+  if (flags.json === true) io.stdout.write(`${JSON.stringify({ repo: flags.repo, ...record, seconds: Number(outcome.seconds.toFixed(3)) })}\n`);
+  else io.stderr.write(`pgconvoy: backup "${plan.label}" added to repository "${flags.repo}" as ${record.id}: ${record.startLsn}..${record.endLsn} on timeline ${record.timeline}, ${formatBytes(record.sizeBytes ?? 0)} in ${outcome.seconds.toFixed(1)} s\n`);
 }
 
 const PHASE_TEXT: Readonly<Record<BackupPhase, string>> = {

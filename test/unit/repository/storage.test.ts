@@ -98,3 +98,17 @@ test('a file where a directory should be: FS_ERROR naming the path', async () =>
     return true;
   });
 });
+
+test('a tree written in place under directoryFor moves whole, never over an existing tree, and is deleted whole', async () => {
+  const { storage } = await freshStorage();
+  await storage.put('staging/t1/record', Buffer.from('r'));
+  await writeFile(join(storage.directoryFor('staging/t1'), 'data'), 'written in place');
+  await storage.moveTree('staging/t1', 'backups/t1');
+  assert.deepEqual(await storage.list('staging'), []);
+  assert.deepEqual(await storage.list('backups/t1'), ['data', 'record']);
+  await storage.put('staging/t2/record', Buffer.from('r'));
+  await assert.rejects(storage.moveTree('staging/t2', 'backups/t1'), { code: 'INTERNAL_ASSERTION' });
+  await storage.deleteTree('backups/t1');
+  await storage.deleteTree('backups/never-was');
+  assert.deepEqual(await storage.list('backups'), []);
+});
