@@ -13,7 +13,7 @@ import type { RegisterCommand } from './index.ts';
 export const registerInfo: RegisterCommand = (program: Command, io: CliIo) => {
   program
     .command('info')
-    .description('show what a repository holds: its cluster, the WAL archive\'s range and any gap in it')
+    .description('show what a repository holds: its cluster, the WAL archive\'s range and gaps, its backups, what can be restored')
     .helpOption('-?, --help', 'show this help')
     .requiredOption('--repo <dir>', 'repository directory')
     .option('--json', 'print the report as one JSON object on stdout')
@@ -36,5 +36,16 @@ export function infoText(info: RepositoryInfo): string {
   if (wal.inProgress !== null) lines.push(`  in progress: ${wal.inProgress}`);
   for (const gap of wal.gaps) lines.push(`  gap: ${gap.fromName} to ${gap.toName} (${gap.segments} segment${gap.segments === 1 ? '' : 's'} missing)`);
   if (wal.firstSegment !== null && wal.gaps.length === 0) lines.push('  no gaps');
+  lines.push(info.backups.length === 0 ? 'backups: none' : `backups (${info.backups.length}, oldest first):`);
+  for (const backup of info.backups) {
+    lines.push(`  ${backup.id} "${backup.label}": ${backup.startLsn}..${backup.endLsn} on timeline ${backup.timeline}, ` +
+      `${backup.startTime} to ${backup.endTime}, ${formatBytes(backup.sizeBytes ?? 0)}, PostgreSQL ${backup.serverVersionNum}, ` +
+      `WAL ${backup.walFrom}..${backup.walTo} ${backup.walCovered ? 'in the archive' : 'NOT all in the archive'}`);
+  }
+  for (const running of info.running) {
+    lines.push(`  ${running.id}: ${running.abandoned ? 'abandoned (its process is gone; not a backup)' : 'being written'}${running.startLsn === null ? '' : `, from ${running.startLsn}`}`);
+  }
+  lines.push(info.restorable === null ? 'restorable: nothing yet (no backup whose WAL the archive holds)'
+    : `restorable: from ${info.restorable.fromLsn} (${info.restorable.fromTime}) to ${info.restorable.toLsn}`);
   return `${lines.join('\n')}\n`;
 }
