@@ -122,3 +122,27 @@ function startsWithTzif(path: string): boolean {
     closeSync(fd);
   }
 }
+
+/**
+ * The instant a --target-time names, in ms since the epoch, when the value says it without the server's help: a
+ * numeric offset or UTC/GMT. Null for a value in the server's TimeZone or a named zone, which only the server
+ * resolves. Call after checkTargetTime accepted the value.
+ */
+export function targetTimeInstant(value: string): number | null {
+  const match = TIMESTAMP.exec(value);
+  if (match === null) return null;
+  const [, year, month, day, hour, minute, second, fraction, zone] = match.map((part) => part ?? '') as string[];
+  const offset = OFFSET.exec(zone ?? '');
+  let offsetSeconds: number;
+  if (offset !== null) {
+    const [, hours, minutes, seconds] = offset.map((part) => Number(part ?? 0)) as number[];
+    offsetSeconds = ((hours ?? 0) * 3600 + (minutes ?? 0) * 60 + (seconds ?? 0)) * ((zone ?? '').startsWith('-') ? -1 : 1);
+  } else if (['UTC', 'GMT'].includes((zone ?? '').toUpperCase())) {
+    offsetSeconds = 0;
+  } else {
+    return null;
+  }
+  const utc = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second),
+    Number(`0.${fraction === '' ? '0' : fraction}`) * 1000);
+  return utc - offsetSeconds * 1000;
+}

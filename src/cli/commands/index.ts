@@ -15,6 +15,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise
   ['drill', async () => (await import('./drill.ts')).registerDrill],
   ['serve', async () => (await import('./serve.ts')).registerServe],
   ['archive', async () => (await import('./archive.ts')).registerArchive],
+  ['archive-get', async () => (await import('./archive-get.ts')).registerArchiveGet],
   ['info', async () => (await import('./info.ts')).registerInfo],
   ['demo', async () => (await import('./demo.ts')).registerDemo],
 ];

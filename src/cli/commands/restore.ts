@@ -4,17 +4,25 @@
  * only translates the command line into RestoreOptions and the result into text; the work is in src/restore.
  * The summary goes to stdout (or one JSON object with --json), warnings to stderr.
  */
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors/index.ts';
 import { parseTablespaceMapping } from '../../backup/option-values.ts';
 import { renderSettings } from '../../cluster/server-files.ts';
 import { pickTarget, restoreBackup, type RecoveryRequest, type RestoreResult, type TargetAction } from '../../restore/index.ts';
 import { formatLsn } from '../../util/lsn.ts';
+import { BACKUP_DIR_NAME, BACKUPS_PREFIX, listBackups, type BackupRecord } from '../../repository/backup-catalog.ts';
+import { chooseBackup } from '../../repository/backup-choice.ts';
+import { LocalStorage } from '../../repository/storage.ts';
+import { WAL_PREFIX } from '../../repository/wal-catalog.ts';
+import { canTraverse, serverRunAs } from '../../cluster/os-user.ts';
 import type { CliIo } from '../cli-io.ts';
+import { selfCommand, shellQuote } from '../self-command.ts';
 import { formatBytes } from '../format-bytes.ts';
 import type { RegisterCommand } from './index.ts';
 
 interface RestoreFlags {
+  repo?: string;
   pgdata?: string;
   tablespaceMapping: string[];
   targetTime?: string;
@@ -43,7 +51,8 @@ export const registerRestore: RegisterCommand = (program: Command, io: CliIo) =>
     .command('restore')
     .description('restore a plain or tar base backup into a new data directory, with recovery settings')
     .helpOption('-?, --help', 'show this help')
-    .argument('<dir>', 'backup directory')
+    .argument('[dir]', 'backup directory (or --repo)')
+    .option('--repo <dir>', 'restore from this repository: the newest backup that ends before the target, WAL from its archive')
     .option('-D, --pgdata <dir>', 'new data directory (must not exist, or be empty)')
     .option('-T, --tablespace-mapping <old=new>', 'restore the tablespace that was in OLDDIR into NEWDIR; repeatable', collect, [])
     .option('--target-time <timestamp>', 'recover up to this time (recovery_target_time)')
@@ -62,16 +71,30 @@ export const registerRestore: RegisterCommand = (program: Command, io: CliIo) =>
     .option('--skip-checksums', 'verify file sizes but not checksums')
     .option('-N, --no-sync', 'do not wait for the restored files to be written safely to disk')
     .option('--json', 'print the result as one JSON object on stdout')
-    .action(async (dir: string, flags: RestoreFlags) => {
+    .action(async (dir: string | undefined, flags: RestoreFlags) => {
       if (flags.pgdata === undefined || flags.pgdata === '') {
         throw new UsageError('OPTION_INVALID', 'no target directory specified', { hint: 'Give the new data directory with -D.' });
       }
       if (flags.skipChecksums === true && !flags.verify) throw new UsageError('OPTION_CONFLICT', '--skip-checksums and --no-verify cannot be used together');
       const mappings = flags.tablespaceMapping.map(parseTablespaceMapping);
+      let request = recoveryRequest(flags);
+      let chosen: BackupRecord | null = null;
+      if (flags.repo !== undefined) {
+        if (dir !== undefined) throw new UsageError('OPTION_CONFLICT', 'a backup directory cannot be given with --repo');
+        if (request.restoreCommand !== undefined) throw new UsageError('OPTION_CONFLICT', '--restore-command cannot be used with --repo');
+        const storage = new LocalStorage(resolve(flags.repo));
+        chosen = chooseBackup(await listBackups(storage), request.target, storage.location);
+        dir = storage.directoryFor(`${BACKUPS_PREFIX}/${chosen.id}/${BACKUP_DIR_NAME}`);
+        request = { ...request, restoreCommand: selfCommand(['archive-get', '--repo', shellQuote(storage.location), '%f', '%p']) };
+        if (!canTraverse(join(storage.location, WAL_PREFIX, 'segment'), serverRunAs())) {
+          io.stderr.write(`pgconvoy: warning: the postgres OS user cannot reach "${storage.location}": its restore_command will fail\n`);
+        }
+      }
+      if (dir === undefined) throw new UsageError('OPTION_INVALID', 'no backup specified', { hint: 'Give a backup directory, or a repository with --repo.' });
       const result = await restoreBackup(dir, {
         targetDir: flags.pgdata,
         tablespaceMapping: new Map(mappings.map((mapping) => [mapping.oldDir, mapping.newDir])),
-        recovery: recoveryRequest(flags),
+        recovery: request,
         ...(flags.archive ? {} : { settings: { archive_mode: 'off' } }),
         verify: flags.verify,
         verifyChecksums: flags.skipChecksums !== true,
@@ -80,8 +103,8 @@ export const registerRestore: RegisterCommand = (program: Command, io: CliIo) =>
         signal: io.signal,
       });
       for (const warning of result.warnings) io.stderr.write(`pgconvoy: warning: ${warning}\n`);
-      if (flags.json === true) io.stdout.write(`${JSON.stringify(restoreJson(result))}\n`);
-      else io.stdout.write(`${describeRestore(result).join('\n')}\n`);
+      if (flags.json === true) io.stdout.write(`${JSON.stringify({ ...restoreJson(result), ...(chosen === null ? {} : { repositoryBackup: chosen.id }) })}\n`);
+      else io.stdout.write(`${[...(chosen === null ? [] : [`repository backup ${chosen.id} ("${chosen.label}", ended ${chosen.endLsn} at ${chosen.endTime})`]), ...describeRestore(result)].join('\n')}\n`);
     });
 };
 

@@ -2,7 +2,9 @@
  * The repository against one real PostgreSQL 15 cluster: `archive` under pgbench load (segments byte-identical to
  * the cluster's own pg_wal copies, no gap), killed with SIGKILL and restarted (still no gap), refusing another
  * cluster's repository and a second archive on the same slot, and `--synchronous` as a synchronous standby: a commit
- * waits while the archive is stopped with SIGSTOP and completes after SIGCONT.
+ * waits while the archive is stopped with SIGSTOP and completes after SIGCONT. Backups into the repository: three
+ * at once under load beside archive, all in the catalog; a PITR restore through `archive-get` to a time between two
+ * batches of marked rows, started on a real postgres; a backup killed with SIGKILL never in the catalog.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,9 +12,12 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { chownForServer } from '../../../src/cluster/os-user.ts';
 import { readWalListing } from '../../../src/repository/wal-catalog.ts';
 import type { RepositoryInfo } from '../../../src/repository/repository-info.ts';
-import { installFor, psql, REPO_ROOT, runCli, startCluster, startPgbench, tmpDir, type TestCluster } from '../harness.ts';
+import {
+  installFor, psql, REPO_ROOT, restoreAndStart, runCli, startCluster, startPgbench, tmpDir, type PgInstall, type TestCluster,
+} from '../harness.ts';
 
 const SEGMENT_BYTES = 16 * 1024 * 1024;
 const skip = installFor(15) === null ? 'PostgreSQL 15 is not installed' : false;
@@ -42,9 +47,13 @@ function conninfo(applicationName: string): string {
 }
 
 function startArchive(args: string[]): ArchiveRun {
+  return startCli(['archive', ...args]);
+}
+
+function startCli(args: string[]): ArchiveRun {
   const env = { ...process.env };
   delete env['NODE_TEST_CONTEXT'];
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), `${REPO_ROOT}src/cli/main.ts`, 'archive', ...args], {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), `${REPO_ROOT}src/cli/main.ts`, ...args], {
     cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'],
   });
   running.add(child);
@@ -158,6 +167,10 @@ test('a repository of another cluster is refused before anything is written', { 
   assert.match(run.stderr(), /belongs to another cluster/);
   assert.deepEqual(await readdir(repo), ['repository.json']);
   assert.deepEqual(await psql(cluster, "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'archive_other'"), []);
+  const backup = await runCli(['backup', '--repo', repo, '-d', conninfo('backup_other'), '-c', 'fast']);
+  assert.equal(backup.status, 1, backup.stderr);
+  assert.match(backup.stderr, /belongs to another cluster/);
+  assert.deepEqual(await readdir(repo), ['repository.json']);
 });
 
 test('kill -9 of archive under load, then restart: no gap, segments identical', { skip }, async () => {
@@ -220,3 +233,71 @@ test('--synchronous as a synchronous standby: a commit waits while archive is st
   await checkArchive(repo);
   await psql(cluster, "SELECT pg_drop_replication_slot('archive_sync')");
 });
+
+test('three backups at once into the repository beside archive under load; PITR through archive-get; a killed backup never listed', { skip }, async () => {
+  const repo = await tmpDir('repo-backups');
+  const archive = startArchive(['--repo', repo, '-d', conninfo('archive_backups'), '--slot', 'archive_backups', '--create-slot']);
+  await waitStreaming(archive, 'archive_backups');
+  const load = startPgbench(cluster, { seconds: 15, clients: 2 });
+  const backupArgs = (label: string): string[] => ['backup', '--repo', repo, '-d', conninfo(label), '-c', 'fast', '-l', label, '--json'];
+  const results = await Promise.all(['one', 'two', 'three'].map((label) => runCli(backupArgs(label), { timeoutMs: 180_000 })));
+  for (const result of results) assert.equal(result.status, 0, result.stderr);
+  const ids = results.map((result) => (JSON.parse(result.stdout) as { id: string }).id);
+  assert.equal(new Set(ids).size, 3);
+  await load.done;
+
+  // Marked rows: batch 1, the target time, batch 2; then the WAL after batch 2 is archived so recovery sees past T.
+  await psql(cluster, 'CREATE TABLE pitr_marks (id int, batch int)');
+  await psql(cluster, 'INSERT INTO pitr_marks SELECT g, 1 FROM generate_series(1, 10) g');
+  await sleep(1200);
+  const [[targetTime] = []] = await psql(cluster, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'");
+  await sleep(1200);
+  await psql(cluster, 'INSERT INTO pitr_marks SELECT g, 2 FROM generate_series(11, 20) g');
+  await switchAndWaitArchived('archive_backups');
+
+  const listed = await info(repo);
+  assert.equal(listed.status, 0);
+  assert.deepEqual(listed.info.backups.map((backup) => backup.id), [...ids].sort());
+  assert.deepEqual(listed.info.backups.map((backup) => backup.label).sort(), ['one', 'three', 'two']);
+  for (const backup of listed.info.backups) {
+    assert.equal(backup.status, 'complete');
+    assert.equal(backup.walCovered, true, `${backup.id} needs ${backup.walFrom}..${backup.walTo}`);
+    assert.ok((backup.sizeBytes ?? 0) > 0);
+  }
+  assert.notEqual(listed.info.restorable, null);
+  assert.deepEqual(await readdir(join(repo, 'staging')), []);
+
+  // A backup killed with SIGKILL while it copies (rate-limited to stay in that phase) never enters the catalog.
+  const killed = startCli(['backup', '--repo', repo, '-d', conninfo('killed'), '-c', 'fast', '-r', '32k', '-l', 'killed']);
+  await waitFor('the killed backup to start copying', async () => {
+    const staging = (await info(repo)).info.running;
+    return staging.some((running) => running.startLsn !== null);
+  });
+  killed.child.kill('SIGKILL');
+  await killed.exited;
+  const afterKill = await info(repo);
+  assert.equal(afterKill.info.backups.length, 3);
+  await waitFor('the killed backup to be reported abandoned', async () => (await info(repo)).info.running.every((running) => running.abandoned));
+
+  await stopArchive(archive);
+  await psql(cluster, "SELECT pg_drop_replication_slot('archive_backups')");
+  await chownForServer(repo, { recursive: true }); // archive-get runs as the postgres OS user
+  await checkPitr(repo, targetTime as string, installFor(15) as PgInstall);
+});
+
+async function checkPitr(repo: string, targetTime: string, install: PgInstall): Promise<void> {
+  const dataDir = join(await tmpDir('pitr'), 'data');
+  const restored = await runCli(['restore', '--repo', repo, '-D', dataDir, '--target-time', targetTime, '--json']);
+  assert.equal(restored.status, 0, restored.stderr);
+  const result = JSON.parse(restored.stdout) as { repositoryBackup: string; settings: Record<string, string> };
+  assert.match(result.settings['restore_command'] ?? '', /archive-get --repo '.*' %f %p$/);
+  const server = await restoreAndStart(dataDir, install);
+  try {
+    // Ready means consistent (hot standby); the target is reached, and the server promoted, only later.
+    await waitFor(`recovery to reach ${targetTime}`, async () => (await psql(server, 'SELECT pg_is_in_recovery()'))[0]?.[0] === 'f', 120_000)
+      .catch(async (error: unknown) => { throw new Error(`${String(error)}\nserver log:\n${await server.logText()}`); });
+    assert.deepEqual(await psql(server, 'SELECT batch, count(*) FROM pitr_marks GROUP BY batch ORDER BY batch'), [['1', '10']]);
+  } finally {
+    await server.stop('immediate');
+  }
+}
