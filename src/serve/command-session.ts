@@ -16,7 +16,7 @@
 import { sendCancelRequest } from '../client/connection.ts';
 import type { FrameReader } from '../client/frame-reader.ts';
 import type { CancelKey, ConnectionParams } from '../client/types.ts';
-import { AbortError } from '../errors/index.ts';
+import { AbortError, ProtocolError } from '../errors/index.ts';
 import { FrontendType, BackendType } from '../protocol/codes.ts';
 import { decodeFrontendMessage } from '../protocol/decode-frontend.ts';
 import { encodeErrorResponse, encodeReadyForQuery } from '../protocol/encode-backend.ts';
@@ -120,13 +120,15 @@ export class CommandSession implements CancelTarget {
 
   /** True when serve answered the query itself; false to relay it. */
   async #handleQuery(frame: Frame): Promise<boolean> {
-    const message = decodeFrontendMessage(frame);
-    if (message.type !== 'Query') return false;
     let command;
     try {
+      const message = decodeFrontendMessage(frame);
+      if (message.type !== 'Query') return false;
       command = parseReplicationCommand(message.sql);
     } catch {
-      return false; // let PostgreSQL say what is wrong with it, in its own words
+      // a malformed Query (no terminating NUL, bytes after it) or one that does not parse: PostgreSQL says what is
+      // wrong with it in its own words, and keeps the session (ERROR, then ReadyForQuery), so it is relayed
+      return false;
     }
     if (command.type !== 'BASE_BACKUP') return false;
     const decision = decideBaseBackup(command.syntax, command.options);
@@ -204,7 +206,10 @@ export class CommandSession implements CancelTarget {
         if (backup !== null && frame.type === FrontendType.Terminate) backup.abort.abort(clientGone());
         this.#push(frame);
       }
-    } catch {
+    } catch (error) {
+      // a bad length or an oversized frame: the reader already closed the connection, as PostgreSQL closes it
+      // without a word to the client; like PostgreSQL, serve at least says why in its log
+      if (error instanceof ProtocolError) this.#services.log.event('connection-error', { client: this.#ends.who, error: error.message });
       this.#isClientGone = true;
       this.#backup?.abort.abort(clientGone());
       this.#push(null);
