@@ -1,5 +1,6 @@
 /**
- * One client connection from its first byte to its last: the startup packet (client-startup.ts), the checks
+ * One client connection from its first byte to its last: the startup packet (client-startup.ts), the protocol
+ * negotiation (serve speaks 3.0 to the cluster, so it answers a newer minor itself), the checks
  * PostgreSQL cannot make because it only sees serve's address (a physical replication connection; the cluster's
  * own pg_hba.conf applied to the client's real address), the relayed login (auth-relay.ts), serve's own cancel key
  * in place of the cluster's, then the command session (command-session.ts).
@@ -14,10 +15,11 @@ import { FrameReader } from '../client/frame-reader.ts';
 import { openTransport, wantsSsl } from '../client/transport.ts';
 import type { ConnectionParams } from '../client/types.ts';
 import { ConnectionError } from '../errors/index.ts';
-import { BackendType } from '../protocol/codes.ts';
+import { BackendType, PROTOCOL_VERSION_3_0 } from '../protocol/codes.ts';
 import { MAX_FRONTEND_FRAME_BYTES } from '../protocol/decode-frontend.ts';
-import { encodeBackendKeyData, encodeErrorResponse } from '../protocol/encode-backend.ts';
+import { encodeBackendKeyData, encodeErrorResponse, encodeNegotiateProtocolVersion } from '../protocol/encode-backend.ts';
 import { encodeStartupMessage } from '../protocol/encode-frontend.ts';
+import { parseBool } from '../protocol/parse-bool.ts';
 import { forward, relayAuthentication, UpstreamRefused, WeakExchange } from './auth-relay.ts';
 import type { CancelRegistry } from './cancel-registry.ts';
 import { acceptStartup } from './client-startup.ts';
@@ -34,7 +36,8 @@ export interface SessionServices extends CommandServices {
   readonly authenticationTimeoutMs: number;
 }
 
-const PHYSICAL_REPLICATION = new Set(['true', 'on', 'yes', '1']);
+/** Startup parameters named so are protocol options, not settings (none exists in 3.0). */
+const PROTOCOL_OPTION_PREFIX = '_pq_.';
 
 export async function serveConnection(socket: Socket, services: SessionServices): Promise<void> {
   const address = socket.remoteAddress ?? '';
@@ -57,8 +60,20 @@ export async function serveConnection(socket: Socket, services: SessionServices)
     });
     const user = startup.parameters.get('user') ?? '';
     who = `${user}@${peer}`;
-    const replication = (startup.parameters.get('replication') ?? '').toLowerCase();
-    if (!PHYSICAL_REPLICATION.has(replication)) {
+    const replication = startup.parameters.get('replication');
+    const mode = replicationMode(replication);
+    if (mode === null) {
+      services.log.event('connection-refused', { client: who, reason: 'invalid value for parameter "replication"' });
+      await refuse(clientWriter, {
+        severity: 'FATAL', code: '22023', message: `invalid value for parameter "replication": "${replication ?? ''}"`,
+        hint: 'Valid values are: "false", 0, "true", 1, "database".',
+      });
+      return;
+    }
+    const negotiation = protocolNegotiation(startup.protocolVersion, startup.parameters);
+    if (negotiation !== null) await clientWriter.send(negotiation);
+    if (mode !== 'physical') {
+      services.log.event('connection-refused', { client: who, reason: mode === 'logical' ? 'logical replication connection' : 'not a replication connection' });
       await refuse(clientWriter, {
         severity: 'FATAL', code: '0A000', message: 'pgconvoy serve accepts only physical replication connections',
         hint: 'Connect with replication=true (pg_basebackup and pg_receivewal do), or connect to the cluster itself for SQL.',
@@ -73,7 +88,8 @@ export async function serveConnection(socket: Socket, services: SessionServices)
       await refuse(clientWriter, hbaRefusal(verdict, hbaClient));
       return;
     }
-    upstreamSocket = await openUpstream(services.upstreamParams, startup.parameters, login);
+    const relayed = new Map([...startup.parameters].filter(([name]) => !name.startsWith(PROTOCOL_OPTION_PREFIX)));
+    upstreamSocket = await openUpstream(services.upstreamParams, relayed, login);
     const upstreamWriter = new SocketWriter(upstreamSocket);
     const upstream = new FrameReader(upstreamSocket, {
       onEnd: (cause) => new ConnectionError('CONNECTION_CLOSED', `the cluster closed the connection${cause === null ? '' : `: ${cause.message}`}`),
@@ -118,6 +134,26 @@ export async function serveConnection(socket: Socket, services: SessionServices)
     clientSocket.destroy();
     socket.destroy();
   }
+}
+
+/** The "replication" startup parameter as PostgreSQL reads it: "database" exactly, or parse_bool; null when it refuses the value. */
+function replicationMode(value: string | undefined): 'physical' | 'logical' | 'none' | null {
+  if (value === undefined) return 'none';
+  if (value === 'database') return 'logical';
+  const isOn = parseBool(value);
+  if (isOn === null) return null;
+  return isOn ? 'physical' : 'none';
+}
+
+/**
+ * serve logs in to the cluster with protocol 3.0 and no protocol options, whatever the client asked for, so it
+ * answers the negotiation itself, as PostgreSQL would: NegotiateProtocolVersion for a newer minor version or for
+ * `_pq_.` options (which are then not relayed); null when the client asked for plain 3.0.
+ */
+function protocolNegotiation(protocolVersion: number, parameters: ReadonlyMap<string, string>): Buffer | null {
+  const unrecognized = [...parameters.keys()].filter((name) => name.startsWith(PROTOCOL_OPTION_PREFIX));
+  if (protocolVersion === PROTOCOL_VERSION_3_0 && unrecognized.length === 0) return null;
+  return encodeNegotiateProtocolVersion(PROTOCOL_VERSION_3_0, unrecognized);
 }
 
 class Deferred {

@@ -35,10 +35,14 @@ export async function acceptStartup(socket: Socket, tls: SecureContext | null, s
       case 'SSLRequest':
       case 'GSSENCRequest': {
         if (hasNegotiated && (isSsl || packet.type === 'SSLRequest')) throw protocolViolation('unexpected encryption request after negotiation');
-        if (rest.length > 0) throw protocolViolation(`received unencrypted data after ${packet.type === 'SSLRequest' ? 'SSL' : 'GSSAPI encryption'} request`);
         hasNegotiated = true;
         const accept = packet.type === 'SSLRequest' && tls !== null;
+        // answered first, as PostgreSQL does: a client reads the one-byte answer before anything else, then the FATAL
         current.write(accept ? 'S' : 'N');
+        if (rest.length > 0) {
+          throw protocolViolation(`received unencrypted data after ${packet.type === 'SSLRequest' ? 'SSL' : 'GSSAPI encryption'} request`,
+            'This could be a bug in the client, or a man-in-the-middle attack.');
+        }
         if (accept) {
           current = await startTls(current, tls as SecureContext, signal);
           isSsl = true;
@@ -102,6 +106,6 @@ function startTls(socket: Socket, context: SecureContext, signal: AbortSignal): 
   });
 }
 
-function protocolViolation(message: string): ProtocolError {
-  return new ProtocolError('MALFORMED_MESSAGE', message, { details: { sqlstate: '08P01' } });
+function protocolViolation(message: string, detail?: string): ProtocolError {
+  return new ProtocolError('MALFORMED_MESSAGE', message, { details: { sqlstate: '08P01', ...(detail === undefined ? {} : { detail }) } });
 }
