@@ -9,10 +9,9 @@
  * segments that follow it without a gap (WAL beyond a gap cannot be replayed). Its time upper bound is not known
  * from names: the archive's last commit lies somewhere in its last segment.
  */
-import { ConvoyError } from '../errors/index.ts';
 import { formatLsn, parseLsn, segmentOf, walFileName } from '../util/lsn.ts';
 import { isAbandoned, listBackups, listStaging, type BackupRecord } from './backup-catalog.ts';
-import { IDENTITY_KEY, readIdentity } from './repository.ts';
+import { requireIdentity } from './repository.ts';
 import type { RepositoryStorage } from './storage.ts';
 import { readWalListing, WAL_PREFIX, walRange, type WalFile, type WalGap } from './wal-catalog.ts';
 
@@ -47,12 +46,7 @@ export interface RepositoryInfo {
 }
 
 export async function repositoryInfo(storage: RepositoryStorage): Promise<RepositoryInfo> {
-  const identity = await readIdentity(storage);
-  if (identity === null) {
-    throw new ConvoyError('REPOSITORY_INVALID', `"${storage.location}" is not a pgconvoy repository: it has no "${IDENTITY_KEY}"`, {
-      hint: 'A repository is created by the first "pgconvoy archive --repo" into it.',
-    });
-  }
+  const identity = await requireIdentity(storage);
   const segmentBytes = BigInt(identity.walSegmentBytes);
   const listing = readWalListing(await storage.list(WAL_PREFIX), identity.walSegmentBytes);
   const range = walRange(listing, identity.walSegmentBytes);

@@ -24,6 +24,17 @@ export async function readIdentity(storage: RepositoryStorage): Promise<Reposito
   return bytes === null ? null : parseIdentity(bytes, storage.location);
 }
 
+/** The recorded identity of a repository that must exist already (commands that only read or remove). */
+export async function requireIdentity(storage: RepositoryStorage): Promise<RepositoryIdentity> {
+  const identity = await readIdentity(storage);
+  if (identity === null) {
+    throw new ConvoyError('REPOSITORY_INVALID', `"${storage.location}" is not a pgconvoy repository: it has no "${IDENTITY_KEY}"`, {
+      hint: 'A repository is created by the first "pgconvoy archive --repo" into it.',
+    });
+  }
+  return identity;
+}
+
 /** Records `identity` in an unused repository, or checks that the repository is this cluster's. */
 export async function claimRepository(storage: RepositoryStorage, identity: RepositoryIdentity): Promise<void> {
   const record = { version: FORMAT_VERSION, ...identity, createdAt: new Date().toISOString() };

@@ -47,16 +47,20 @@ export function readWalListing(names: readonly string[], segmentBytes: number): 
     if (parsed === null || walFileName(parsed.tli, parsed.segno, segmentBytes) !== base) continue;
     (isPartial ? partials : segments).push({ ...parsed, name: base });
   }
-  const order = (a: WalFile, b: WalFile): number => (a.segno === b.segno ? a.tli - b.tli : a.segno < b.segno ? -1 : 1);
-  segments.sort(order);
+  segments.sort(compareWalFiles);
   const complete = new Set(segments.map((segment) => segment.name));
   const stalePartials = partials.filter((partial) => complete.has(partial.name)).map((partial) => `${partial.name}.partial`);
   return {
     segments,
-    partials: partials.filter((partial) => !complete.has(partial.name)).sort(order),
+    partials: partials.filter((partial) => !complete.has(partial.name)).sort(compareWalFiles),
     stalePartials,
     historyTlis: historyTlis.sort((a, b) => a - b),
   };
+}
+
+/** By segment number, then timeline. */
+export function compareWalFiles(a: WalFile, b: WalFile): number {
+  return a.segno === b.segno ? a.tli - b.tli : a.segno < b.segno ? -1 : 1;
 }
 
 /** Where streaming starts again, or null for an empty archive. */

@@ -17,6 +17,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise
   ['archive', async () => (await import('./archive.ts')).registerArchive],
   ['archive-get', async () => (await import('./archive-get.ts')).registerArchiveGet],
   ['info', async () => (await import('./info.ts')).registerInfo],
+  ['expire', async () => (await import('./expire.ts')).registerExpire],
   ['demo', async () => (await import('./demo.ts')).registerDemo],
 ];
 

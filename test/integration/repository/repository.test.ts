@@ -4,7 +4,8 @@
  * cluster's repository and a second archive on the same slot, and `--synchronous` as a synchronous standby: a commit
  * waits while the archive is stopped with SIGSTOP and completes after SIGCONT. Backups into the repository: three
  * at once under load beside archive, all in the catalog; a PITR restore through `archive-get` to a time between two
- * batches of marked rows, started on a real postgres; a backup killed with SIGKILL never in the catalog.
+ * batches of marked rows, started on a real postgres; a backup killed with SIGKILL never in the catalog; then
+ * `expire --keep 1` keeps the newest backup and its WAL, which restores to the end of the archive with every row.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,7 +17,7 @@ import { chownForServer } from '../../../src/cluster/os-user.ts';
 import { readWalListing } from '../../../src/repository/wal-catalog.ts';
 import type { RepositoryInfo } from '../../../src/repository/repository-info.ts';
 import {
-  installFor, psql, REPO_ROOT, restoreAndStart, runCli, startCluster, startPgbench, tmpDir, type PgInstall, type TestCluster,
+  checkPgbenchInvariant, installFor, psql, REPO_ROOT, restoreAndStart, runCli, startCluster, startPgbench, tmpDir, type PgInstall, type TestCluster,
 } from '../harness.ts';
 
 const SEGMENT_BYTES = 16 * 1024 * 1024;
@@ -283,7 +284,44 @@ test('three backups at once into the repository beside archive under load; PITR 
   await psql(cluster, "SELECT pg_drop_replication_slot('archive_backups')");
   await chownForServer(repo, { recursive: true }); // archive-get runs as the postgres OS user
   await checkPitr(repo, targetTime as string, installFor(15) as PgInstall);
+
+  // expire --keep 1: the newest backup stays, with the WAL from its start segment on, and restores to the end.
+  const walBefore = await readdir(join(repo, 'wal'));
+  const dry = await runCli(['expire', '--repo', repo, '--keep', '1', '--dry-run']);
+  assert.equal(dry.status, 0, dry.stderr);
+  assert.match(dry.stdout, /^would remove backup /m);
+  assert.deepEqual(await readdir(join(repo, 'wal')), walBefore);
+  assert.equal((await info(repo)).info.backups.length, 3);
+  const expired = await runCli(['expire', '--repo', repo, '--keep', '1', '--json']);
+  assert.equal(expired.status, 0, expired.stderr);
+  const newest = [...ids].sort().at(-1) as string;
+  assert.deepEqual((JSON.parse(expired.stdout) as { keptBackups: string[] }).keptBackups, [newest]);
+  const kept = await info(repo);
+  assert.equal(kept.status, 0);
+  assert.deepEqual(kept.info.backups.map((backup) => backup.id), [newest]);
+  assert.deepEqual(kept.info.wal.gaps, []);
+  assert.equal(kept.info.wal.firstSegment, kept.info.backups[0]?.walFrom);
+  assert.equal(kept.info.backups[0]?.walCovered, true);
+  assert.ok((await readdir(join(repo, 'wal'))).length < walBefore.length, 'expire removed WAL');
+  await checkRestoreToEnd(repo, newest, installFor(15) as PgInstall);
 });
+
+/** Without a target: recovery replays the whole archive, promotes, and every committed row is there. */
+async function checkRestoreToEnd(repo: string, backupId: string, install: PgInstall): Promise<void> {
+  const dataDir = join(await tmpDir('restore-end'), 'data');
+  const restored = await runCli(['restore', '--repo', repo, '-D', dataDir, '--json']);
+  assert.equal(restored.status, 0, restored.stderr);
+  assert.equal((JSON.parse(restored.stdout) as { repositoryBackup: string }).repositoryBackup, backupId);
+  const server = await restoreAndStart(dataDir, install);
+  try {
+    await waitFor('recovery to the end of the archive', async () => (await psql(server, 'SELECT pg_is_in_recovery()'))[0]?.[0] === 'f', 120_000)
+      .catch(async (error: unknown) => { throw new Error(`${String(error)}\nserver log:\n${await server.logText()}`); });
+    assert.deepEqual(await psql(server, 'SELECT batch, count(*) FROM pitr_marks GROUP BY batch ORDER BY batch'), [['1', '10'], ['2', '10']]);
+    await checkPgbenchInvariant(server);
+  } finally {
+    await server.stop('immediate');
+  }
+}
 
 async function checkPitr(repo: string, targetTime: string, install: PgInstall): Promise<void> {
   const dataDir = join(await tmpDir('pitr'), 'data');

@@ -1,40 +1,12 @@
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { Command } from 'commander';
 import { registerInfo } from '../../../src/cli/commands/info.ts';
-import { ConvoyError } from '../../../src/errors/index.ts';
-import { recordBytes, runningRecord, type BackupRecord } from '../../../src/repository/backup-catalog.ts';
-import { claimRepository } from '../../../src/repository/repository.ts';
+import { recordBytes, runningRecord } from '../../../src/repository/backup-catalog.ts';
 import { LocalStorage } from '../../../src/repository/storage.ts';
 import { scratchDir } from './scratch-dirs.ts';
+import { completeRecord, repository, runCommand, SEG } from './repo-fixtures.ts';
 
-const SEG = 16 * 1024 * 1024;
-
-/** `pgconvoy info ...` on a program of its own; a thrown ConvoyError is reported with its code. */
-async function run(args: string[]): Promise<{ status: number; stdout: string; code?: string }> {
-  const stdout = new PassThrough();
-  let out = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  let status = 0;
-  const program = new Command('pgconvoy').exitOverride();
-  registerInfo(program, { stdout, stderr: new PassThrough(), env: {}, signal: new AbortController().signal, setExitStatus: (code) => (status = code) });
-  try {
-    await program.parseAsync(['info', ...args], { from: 'user' });
-  } catch (error) {
-    if (!(error instanceof ConvoyError)) throw error;
-    return { status: 1, stdout: out, code: error.code };
-  }
-  await new Promise((resolve) => setImmediate(resolve));
-  return { status, stdout: out };
-}
-
-async function repository(walNames: string[]): Promise<string> {
-  const storage = new LocalStorage(await scratchDir('info'));
-  await claimRepository(storage, { systemId: '7349163894263526621', walSegmentBytes: SEG });
-  for (const name of walNames) await storage.put(`wal/${name}`, Buffer.alloc(0));
-  return storage.location;
-}
+const run = (args: string[]): ReturnType<typeof runCommand> => runCommand(registerInfo, 'info', args);
 
 test('a continuous archive: range, timelines, the segment in progress; exit status 0', async () => {
   const repo = await repository(['000000010000000000000002', '000000010000000000000003', '000000010000000000000004.partial',
@@ -69,13 +41,6 @@ test('an empty repository says so; a directory that is not one is REPOSITORY_INV
   assert.match(empty.stdout, /\nWAL archive: no completed segment yet\nbackups: none\n/);
   assert.deepEqual(await run(['--repo', await scratchDir('not-a-repo')]), { status: 1, stdout: '', code: 'REPOSITORY_INVALID' });
 });
-
-function completeRecord(id: string, startLsn: string, endLsn: string, endTime: string): BackupRecord {
-  return {
-    ...runningRecord({ id, label: `label ${id}`, format: 'tar', walMethod: 'stream', systemId: '7349163894263526621' }),
-    status: 'complete', startLsn, endLsn, timeline: 1, endTime, streamBytes: 100, sizeBytes: 90, serverVersionNum: 150000,
-  };
-}
 
 test('backups oldest first with the WAL each needs and whether the archive holds it; staging trees apart; the restorable range', async () => {
   const repo = await repository(['000000010000000000000003', '000000010000000000000004', '000000010000000000000005', '000000010000000000000007']);
