@@ -6,8 +6,8 @@
  * D days plus the newest one that completed before that, so every moment of those D days stays restorable (a
  * backup must end before a recovery target). Either way the newest complete backup is kept.
  *
- * WAL: every segment (any timeline, completed or partial) before the first segment some kept backup or running
- * backup needs goes; everything from that segment on stays, so what remains of the archive is contiguous from the
+ * WAL: every segment (any timeline; completed, compressed or partial) before the first segment some kept backup or
+ * running backup needs goes; everything from that segment on stays, so what remains of the archive is contiguous from the
  * oldest kept backup's start. A running backup protects WAL from its start segment on; one whose start LSN is not
  * known yet protects all WAL, since nothing says yet which WAL it needs. An abandoned staging tree protects nothing:
  * its process is gone. Timeline history files are never removed: they are tiny, and recovery to the latest timeline reads the
@@ -15,7 +15,7 @@
  */
 import { parseLsn, segmentOf } from '../util/lsn.ts';
 import type { BackupRecord } from './backup-catalog.ts';
-import { compareWalFiles, readWalListing, type WalFile } from './wal-catalog.ts';
+import { compareWalFiles, parseArchivedName } from './wal-catalog.ts';
 
 export type RetentionPolicy =
   | { readonly kind: 'count'; readonly keep: number }
@@ -54,14 +54,11 @@ export function planExpire(
   if (starts.includes(null)) return { removeBackups, keepBackups, removeWal: [], walKeptFromSegno: null };
   const keptFrom = starts.map((startLsn) => segmentOf(parseLsn(startLsn as string), segmentBytes)).reduce((a, b) => (b < a ? b : a));
 
-  const listing = readWalListing(walNames, segmentBytes);
-  const segmentsByName = new Map(listing.segments.map((file) => [file.name, file]));
-  const files = [
-    ...listing.segments.map((file) => ({ file, name: file.name })),
-    ...listing.partials.map((file) => ({ file, name: `${file.name}.partial` })),
-    ...listing.stalePartials.map((name) => ({ file: segmentsByName.get(name.slice(0, -'.partial'.length)) as WalFile, name })),
-  ].filter(({ file }) => file.segno < keptFrom);
-  files.sort((a, b) => compareWalFiles(a.file, b.file));
+  const files = walNames.flatMap((name) => {
+    const parsed = parseArchivedName(name, segmentBytes);
+    return parsed === null || parsed.kind === 'history' || parsed.segno >= keptFrom ? [] : [{ file: parsed, name }];
+  });
+  files.sort((a, b) => compareWalFiles(a.file, b.file) || (a.name < b.name ? -1 : 1));
   return { removeBackups, keepBackups, removeWal: files.map((file) => file.name), walKeptFromSegno: keptFrom };
 }
 

@@ -1,8 +1,8 @@
 /**
  * The WalSink of `pgconvoy archive`: streamed WAL into the repository's `wal/`, as a continuous archive keeps it.
  * The segment being received is `<segment>.partial`; once its last byte is written it is fsynced and published
- * under its name (storage.ts: link, so never over a different segment). History files are stored whole, and one
- * that contradicts a stored one is refused rather than replaced.
+ * under its name (storage.ts: link, so never over a different segment), or compressed if asked (wal-objects.ts).
+ * History files are stored whole, and one that contradicts a stored one is refused rather than replaced.
  *
  * Durability, which is what the server is told (`flushedLsn`): without `synchronous` a segment becomes durable as
  * it completes, so the flush position advances a segment at a time, as pg_receivewal's does. With `synchronous`
@@ -17,6 +17,7 @@ import type { WalSink } from '../pipeline/wal-sink.ts';
 import { walFileName, type Lsn } from '../util/lsn.ts';
 import type { PartialObject, RepositoryStorage } from './storage.ts';
 import { WAL_PREFIX } from './wal-catalog.ts';
+import { publishCompressed, type WalCompression } from './wal-objects.ts';
 
 interface OpenSegment {
   readonly tli: number;
@@ -31,6 +32,8 @@ export interface RepositoryWalSinkOptions {
   readonly synchronous: boolean;
   /** WAL before this is already in the repository (where streaming resumes). */
   readonly durableLsn: Lsn;
+  /** Completed segments are stored compressed (wal-objects.ts); without it, as they are. */
+  readonly compression?: WalCompression;
   /** Told of each segment published, for the log. */
   readonly onSegment?: (name: string) => void;
 }
@@ -65,7 +68,13 @@ export class RepositoryWalSink implements WalSink {
       segment.endLsn = piece.segno * BigInt(segmentBytes) + BigInt(piece.offset + piece.bytes.length);
       if (piece.isSegmentEnd) {
         this.#segment = null;
-        await segment.object.publish();
+        if (this.#options.compression === undefined) {
+          await segment.object.publish();
+        } else {
+          await segment.object.sync();
+          await segment.object.close();
+          await publishCompressed(this.#storage, walFileName(tli, piece.segno, segmentBytes), this.#options.compression);
+        }
         this.#advance(segment.endLsn);
         this.#options.onSegment?.(walFileName(tli, piece.segno, segmentBytes));
       }

@@ -21,6 +21,7 @@ import { claimRepository } from './repository.ts';
 import { RepositoryWalSink } from './repository-wal-sink.ts';
 import type { RepositoryStorage } from './storage.ts';
 import { readWalListing, resumePoint, WAL_PREFIX } from './wal-catalog.ts';
+import type { WalCompression } from './wal-objects.ts';
 
 const STOP_GRACE_MS = 10_000;
 const READ_REPLICATION_SLOT_VERSION = 150_000;
@@ -31,6 +32,7 @@ export interface ArchivePlan {
   readonly createSlot: boolean;
   readonly synchronous: boolean;
   readonly statusIntervalMs: number;
+  readonly compression?: WalCompression;
 }
 
 export interface ArchiveObserver {
@@ -63,7 +65,7 @@ export async function runArchive(
     const start = resumed ?? await slotStart(session, plan.slot, segmentBytes) ??
       { tli: system.timeline, startLsn: segmentStart(system.xlogPos, segmentBytes) };
     const sink = new RepositoryWalSink(plan.storage, {
-      segmentBytes, synchronous: plan.synchronous, durableLsn: start.startLsn,
+      segmentBytes, synchronous: plan.synchronous, durableLsn: start.startLsn, compression: plan.compression,
       ...(deps.observer?.onSegment === undefined ? {} : { onSegment: deps.observer.onSegment }),
     });
     const streamer = new WalStreamer(session, sink, {

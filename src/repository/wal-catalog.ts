@@ -1,6 +1,7 @@
 /**
- * What the repository's `wal/` holds, read from the names alone: completed segments (`TTTTTTTTXXXXXXXXYYYYYYYY`),
- * the segment in progress (`<name>.partial`), timeline history files (`TTTTTTTT.history`). From that: where a
+ * What the repository's `wal/` holds, read from the names alone: completed segments (`TTTTTTTTXXXXXXXXYYYYYYYY`,
+ * or compressed by `archive -Z` with the suffix of their method: `.gz`, `.lz4`, `.zst`), the segment in progress
+ * (`<name>.partial`, never compressed), timeline history files (`TTTTTTTT.history`). From that: where a
  * restarted archive resumes, and the archive's range and gaps for `info`. Pure: no I/O, no contents read.
  *
  * Resume rule: from the newest segment (highest number, then highest timeline). A completed one resumes at the
@@ -8,6 +9,7 @@
  * been fsynced, and the server still has that segment (the slot's flush position never passes unsynced WAL).
  * A partial whose completed twin exists is stale (a crash between publishing and removing it) and is ignored.
  */
+import { compressionOfName, COMPRESSION_SUFFIX, type CompressionMethod } from '../pipeline/compression/filter.ts';
 import { walFileName, parseWalFileName, type Lsn } from '../util/lsn.ts';
 
 export const WAL_PREFIX = 'wal';
@@ -15,8 +17,15 @@ export const WAL_PREFIX = 'wal';
 export interface WalFile {
   readonly tli: number;
   readonly segno: bigint;
+  /** The segment's name, without suffix. */
   readonly name: string;
 }
+
+/** One name under wal/, as archive writes them; null for a name that is not ours. */
+export type ArchivedName =
+  | { readonly kind: 'history'; readonly tli: number }
+  | (WalFile & { readonly kind: 'segment'; readonly compression: CompressionMethod | null })
+  | (WalFile & { readonly kind: 'partial' });
 
 export interface WalListing {
   /** Completed segments, by segment number then timeline. */
@@ -29,30 +38,35 @@ export interface WalListing {
 }
 
 const HISTORY_NAME = /^([0-9A-F]{8})\.history$/;
+const PARTIAL_SUFFIX = '.partial';
+
+export function parseArchivedName(name: string, segmentBytes: number): ArchivedName | null {
+  const history = HISTORY_NAME.exec(name);
+  if (history !== null) return { kind: 'history', tli: Number.parseInt(history[1] as string, 16) };
+  const isPartial = name.endsWith(PARTIAL_SUFFIX);
+  const compression = isPartial ? null : compressionOfName(name);
+  const base = name.slice(0, name.length - (isPartial ? PARTIAL_SUFFIX.length : compression === null ? 0 : COMPRESSION_SUFFIX[compression].length));
+  const parsed = parseWalFileName(base, segmentBytes);
+  // A name parseWalFileName accepts but walFileName would not write (a segment number past its xlogid) is not ours.
+  if (parsed === null || walFileName(parsed.tli, parsed.segno, segmentBytes) !== base) return null;
+  return isPartial ? { kind: 'partial', ...parsed, name: base } : { kind: 'segment', ...parsed, name: base, compression };
+}
 
 export function readWalListing(names: readonly string[], segmentBytes: number): WalListing {
-  const segments: WalFile[] = [];
+  const segments = new Map<string, WalFile>();
   const partials: WalFile[] = [];
   const historyTlis: number[] = [];
   for (const name of names) {
-    const history = HISTORY_NAME.exec(name);
-    if (history !== null) {
-      historyTlis.push(Number.parseInt(history[1] as string, 16));
-      continue;
-    }
-    const isPartial = name.endsWith('.partial');
-    const base = isPartial ? name.slice(0, -'.partial'.length) : name;
-    const parsed = parseWalFileName(base, segmentBytes);
-    // A name parseWalFileName accepts but walFileName would not write (a segment number past its xlogid) is not ours.
-    if (parsed === null || walFileName(parsed.tli, parsed.segno, segmentBytes) !== base) continue;
-    (isPartial ? partials : segments).push({ ...parsed, name: base });
+    const parsed = parseArchivedName(name, segmentBytes);
+    if (parsed?.kind === 'history') historyTlis.push(parsed.tli);
+    else if (parsed?.kind === 'partial') partials.push({ tli: parsed.tli, segno: parsed.segno, name: parsed.name });
+    // One entry per segment, however many copies (plain and compressed) hold it.
+    else if (parsed?.kind === 'segment') segments.set(parsed.name, { tli: parsed.tli, segno: parsed.segno, name: parsed.name });
   }
-  segments.sort(compareWalFiles);
-  const complete = new Set(segments.map((segment) => segment.name));
-  const stalePartials = partials.filter((partial) => complete.has(partial.name)).map((partial) => `${partial.name}.partial`);
+  const stalePartials = partials.filter((partial) => segments.has(partial.name)).map((partial) => `${partial.name}${PARTIAL_SUFFIX}`);
   return {
-    segments,
-    partials: partials.filter((partial) => !complete.has(partial.name)).sort(compareWalFiles),
+    segments: [...segments.values()].sort(compareWalFiles),
+    partials: partials.filter((partial) => !segments.has(partial.name)).sort(compareWalFiles),
     stalePartials,
     historyTlis: historyTlis.sort((a, b) => a - b),
   };

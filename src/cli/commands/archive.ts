@@ -8,7 +8,9 @@ import type { Command } from 'commander';
 import { connect } from '../../client/connection.ts';
 import { resolveConnectionParams } from '../../client/conninfo.ts';
 import { UsageError } from '../../errors/index.ts';
+import { parseCompressionSpec } from '../../backup/compression-spec.ts';
 import { runArchive } from '../../repository/run-archive.ts';
+import type { WalCompression } from '../../repository/wal-objects.ts';
 import { LocalStorage } from '../../repository/storage.ts';
 import { formatLsn } from '../../util/lsn.ts';
 import type { CliIo } from '../cli-io.ts';
@@ -22,6 +24,7 @@ interface ArchiveFlags {
   statusInterval: string;
   verbose?: boolean;
   dbname?: string;
+  compress?: string;
 }
 
 export const registerArchive: RegisterCommand = (program: Command, io: CliIo) => {
@@ -34,6 +37,7 @@ export const registerArchive: RegisterCommand = (program: Command, io: CliIo) =>
     .option('--create-slot', 'create the slot if it does not exist')
     .option('--synchronous', 'fsync WAL as it arrives and report it at once, so this archive can be a synchronous standby')
     .option('-s, --status-interval <seconds>', 'time between status packets sent to the server', '10')
+    .option('-Z, --compress <method[:level]>', 'store completed segments compressed: gzip, lz4 or zstd, with a level')
     .option('-v, --verbose', 'output a line for each completed segment')
     .option('-d, --dbname <connstr>', 'connection string (application_name names it in synchronous_standby_names)')
     .action(async (flags: ArchiveFlags) => {
@@ -45,6 +49,7 @@ export const registerArchive: RegisterCommand = (program: Command, io: CliIo) =>
       const connection = resolveConnectionParams(
         { ...(flags.dbname === undefined ? {} : { dbname: flags.dbname }), fallbackApplicationName: 'pgconvoy', replication: 'true' },
         io.env, { onWarning: (message) => io.stderr.write(`pgconvoy: warning: ${message}\n`) });
+      const compression = flags.compress === undefined ? undefined : walCompression(flags.compress);
       const storage = new LocalStorage(flags.repo);
       const outcome = await runArchive({
         storage,
@@ -52,6 +57,7 @@ export const registerArchive: RegisterCommand = (program: Command, io: CliIo) =>
         createSlot: flags.createSlot === true,
         synchronous: flags.synchronous === true,
         statusIntervalMs: statusSeconds * 1000,
+        compression,
       }, {
         connect: () => connect(connection),
         signal: io.signal,
@@ -65,3 +71,15 @@ export const registerArchive: RegisterCommand = (program: Command, io: CliIo) =>
       io.stderr.write(`pgconvoy: archive stopped, WAL up to ${formatLsn(outcome.flushedLsn)} is in the repository\n`);
     });
 };
+
+/** `-Z` as backup reads it, but only what a segment compressed here can use: a method and a level. */
+function walCompression(text: string): WalCompression | undefined {
+  const spec = parseCompressionSpec(text);
+  if (spec === null) return undefined;
+  if (spec.location === 'server' || spec.workers !== undefined || spec.long !== undefined) {
+    throw new UsageError('OPTION_INVALID', `invalid compression specification "${text}" for archive`, {
+      hint: 'archive compresses each completed segment itself: give gzip, lz4 or zstd, and optionally ":LEVEL".',
+    });
+  }
+  return spec.level === undefined ? { method: spec.method } : { method: spec.method, level: spec.level };
+}

@@ -23,3 +23,18 @@ export function createDecompressor(method: CompressionMethod): ByteFilter {
     case 'zstd': return createZstdDecompressFilter();
   }
 }
+
+/** A whole buffer through a filter, for objects small enough to hold (one WAL segment), never for a stream. */
+export async function filterBuffer(filter: ByteFilter, input: Buffer): Promise<Buffer> {
+  const output: Buffer[] = [];
+  const collect = async (chunk: Buffer): Promise<void> => {
+    output.push(chunk);
+  };
+  try {
+    await filter.write(input, collect);
+    await filter.end(collect);
+  } finally {
+    filter.destroy();
+  }
+  return Buffer.concat(output);
+}

@@ -6,6 +6,7 @@
  * at once under load beside archive, all in the catalog; a PITR restore through `archive-get` to a time between two
  * batches of marked rows, started on a real postgres; a backup killed with SIGKILL never in the catalog; then
  * `expire --keep 1` keeps the newest backup and its WAL, which restores to the end of the archive with every row.
+ * `archive -Z` with each method: compressed segments hold the cluster's bytes, and a restore replays them.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,7 +15,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chownForServer } from '../../../src/cluster/os-user.ts';
+import { LocalStorage } from '../../../src/repository/storage.ts';
 import { readWalListing } from '../../../src/repository/wal-catalog.ts';
+import { readArchived } from '../../../src/repository/wal-objects.ts';
 import type { RepositoryInfo } from '../../../src/repository/repository-info.ts';
 import {
   checkPgbenchInvariant, installFor, psql, REPO_ROOT, restoreAndStart, runCli, startCluster, startPgbench, tmpDir, type PgInstall, type TestCluster,
@@ -118,7 +121,7 @@ async function checkArchive(repo: string): Promise<{ segments: number; compared:
   assert.equal(reported.info.wal.lastSegment, listing.segments.at(-1)?.name);
   let compared = 0;
   for (const segment of listing.segments) {
-    const ours = await readFile(join(repo, 'wal', segment.name));
+    const ours = await readArchived(new LocalStorage(repo), segment.name) ?? Buffer.alloc(0);
     assert.equal(ours.length, SEGMENT_BYTES, segment.name);
     const theirs = await readFile(join(cluster.dataDir, 'pg_wal', segment.name)).catch(() => null);
     if (theirs === null) continue;
@@ -303,11 +306,14 @@ test('three backups at once into the repository beside archive under load; PITR 
   assert.equal(kept.info.wal.firstSegment, kept.info.backups[0]?.walFrom);
   assert.equal(kept.info.backups[0]?.walCovered, true);
   assert.ok((await readdir(join(repo, 'wal'))).length < walBefore.length, 'expire removed WAL');
-  await checkRestoreToEnd(repo, newest, installFor(15) as PgInstall);
+  await checkRestoreToEnd(repo, newest, installFor(15) as PgInstall,
+    { query: 'SELECT batch, count(*) FROM pitr_marks GROUP BY batch ORDER BY batch', rows: [['1', '10'], ['2', '10']] });
 });
 
 /** Without a target: recovery replays the whole archive, promotes, and every committed row is there. */
-async function checkRestoreToEnd(repo: string, backupId: string, install: PgInstall): Promise<void> {
+async function checkRestoreToEnd(
+  repo: string, backupId: string, install: PgInstall, marks: { readonly query: string; readonly rows: string[][] },
+): Promise<void> {
   const dataDir = join(await tmpDir('restore-end'), 'data');
   const restored = await runCli(['restore', '--repo', repo, '-D', dataDir, '--json']);
   assert.equal(restored.status, 0, restored.stderr);
@@ -316,12 +322,43 @@ async function checkRestoreToEnd(repo: string, backupId: string, install: PgInst
   try {
     await waitFor('recovery to the end of the archive', async () => (await psql(server, 'SELECT pg_is_in_recovery()'))[0]?.[0] === 'f', 120_000)
       .catch(async (error: unknown) => { throw new Error(`${String(error)}\nserver log:\n${await server.logText()}`); });
-    assert.deepEqual(await psql(server, 'SELECT batch, count(*) FROM pitr_marks GROUP BY batch ORDER BY batch'), [['1', '10'], ['2', '10']]);
+    assert.deepEqual(await psql(server, marks.query), marks.rows);
     await checkPgbenchInvariant(server);
   } finally {
     await server.stop('immediate');
   }
 }
+
+test('archive -Z gzip, lz4 and zstd:3 at once under load: compressed segments hold pg_wal\'s bytes; a restore through archive-get starts', { skip }, async () => {
+  const methods = [['gzip', '.gz'], ['lz4', '.lz4'], ['zstd:3', '.zst']] as const;
+  const runs = await Promise.all(methods.map(async ([method], index) => {
+    const repo = await tmpDir(`repo-z${index}`);
+    const name = `archive_z${index}`;
+    const run = startArchive(['--repo', repo, '-d', conninfo(name), '--slot', name, '--create-slot', '-Z', method]);
+    await waitStreaming(run, name);
+    return { repo, name, run };
+  }));
+  const zstdRepo = runs[2]?.repo as string;
+  const load = startPgbench(cluster, { seconds: 10, clients: 2 });
+  const backup = await runCli(['backup', '--repo', zstdRepo, '-d', conninfo('backup_z'), '-c', 'fast', '--json'], { timeoutMs: 180_000 });
+  assert.equal(backup.status, 0, backup.stderr);
+  await load.done;
+  await psql(cluster, 'CREATE TABLE z_marks AS SELECT g AS id FROM generate_series(1, 10) g');
+  for (const { repo, name, run } of runs) {
+    await switchAndWaitArchived(name);
+    await stopArchive(run);
+    await psql(cluster, `SELECT pg_drop_replication_slot('${name}')`);
+    const { segments, compared } = await checkArchive(repo);
+    assert.ok(segments >= 2 && compared >= 1, `${repo}: ${segments} segments, ${compared} compared`);
+  }
+  for (const [index, [, suffix]] of methods.entries()) {
+    const names = (await readdir(join(runs[index]?.repo as string, 'wal'))).filter((file) => !file.endsWith('.partial') && !file.endsWith('.history'));
+    assert.ok(names.length > 0 && names.every((file) => file.endsWith(suffix)), names.join(' '));
+  }
+  await chownForServer(zstdRepo, { recursive: true });
+  await checkRestoreToEnd(zstdRepo, (JSON.parse(backup.stdout) as { id: string }).id, installFor(15) as PgInstall,
+    { query: 'SELECT count(*) FROM z_marks', rows: [['10']] });
+});
 
 async function checkPitr(repo: string, targetTime: string, install: PgInstall): Promise<void> {
   const dataDir = join(await tmpDir('pitr'), 'data');

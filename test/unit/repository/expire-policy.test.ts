@@ -82,3 +82,9 @@ test('timelines: history files always stay; older segments of any timeline and p
   // 5.partial is stale (its segment is complete); 6.partial is timeline 1's cut-short end.
   assert.deepEqual(plan.removeWal, [seg(4), seg(5), `${seg(5)}.partial`, seg(5, 2), `${seg(6)}.partial`, seg(6, 2), seg(7, 2)]);
 });
+
+test('compressed segments go like plain ones, every copy of a segment with it', () => {
+  const names = [`${seg(2)}.zst`, `${seg(3)}.gz`, seg(3), `${seg(4)}.lz4`, `${seg(4)}.partial`, `${seg(8)}.zst`, `${seg(9)}.partial`];
+  const plan = planExpire([A, B, C], [], names, SEG, keep(1));
+  assert.deepEqual(plan.removeWal, [`${seg(2)}.zst`, seg(3), `${seg(3)}.gz`, `${seg(4)}.lz4`, `${seg(4)}.partial`]);
+});

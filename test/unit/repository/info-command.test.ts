@@ -62,3 +62,12 @@ test('backups oldest first with the WAL each needs and whether the archive holds
   assert.match(text.stdout, /\nbackups \(2, oldest first\):\n {2}20250101T000000\.000Z-aaaaaa "label 20250101T000000\.000Z-aaaaaa": 0\/2000028\.\.0\/3000100 .*NOT all in the archive\n/);
   assert.match(text.stdout, /\n {2}20250103T000000\.000Z-cccccc: being written, from 0\/5000028\nrestorable: from 0\/5000000 \(2025-01-02T00:00:05\.000Z\) to 0\/6000000\n$/);
 });
+
+test('compressed segments count as the segments they hold', async () => {
+  const repo = await repository(['000000010000000000000002.zst', '000000010000000000000003.gz', '000000010000000000000004.lz4', '000000010000000000000005.partial']);
+  const json = JSON.parse((await run(['--repo', repo, '--json'])).stdout) as { wal: object };
+  assert.deepEqual(json.wal, {
+    segments: 3, firstSegment: '000000010000000000000002', lastSegment: '000000010000000000000004',
+    startLsn: '0/2000000', endLsn: '0/5000000', timelines: [1], inProgress: '000000010000000000000005.partial', gaps: [],
+  });
+});

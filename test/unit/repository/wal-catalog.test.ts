@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readWalListing, resumePoint, walRange } from '../../../src/repository/wal-catalog.ts';
+import { parseArchivedName, readWalListing, resumePoint, walRange } from '../../../src/repository/wal-catalog.ts';
 
 const SEG = 16 * 1024 * 1024;
 
@@ -46,4 +46,17 @@ test('range: first, last, the segment in progress, and each gap with its missing
     { fromName: '000000010000000000000003', toName: '000000010000000000000004', segments: 2 },
     { fromName: '000000010000000000000007', toName: '000000010000000000000008', segments: 2 },
   ]);
+});
+
+test('compressed segments (.gz, .lz4, .zst) are segments: one entry however many copies; a partial beside one is stale', () => {
+  const listing = readWalListing([
+    '000000010000000000000001.gz', '000000010000000000000002.lz4', '000000010000000000000002', '000000010000000000000003.zst',
+    '000000010000000000000003.partial', '000000010000000000000004.partial', '000000010000000000000005.partial.gz', '00000001.history.gz',
+  ], SEG);
+  assert.deepEqual(listing.segments.map((segment) => segment.name), ['000000010000000000000001', '000000010000000000000002', '000000010000000000000003']);
+  assert.deepEqual(listing.stalePartials, ['000000010000000000000003.partial']);
+  assert.deepEqual(resumePoint(listing, SEG), { tli: 1, startLsn: 4n * BigInt(SEG) });
+  assert.deepEqual(walRange(listing, SEG).gaps, []);
+  assert.deepEqual(parseArchivedName('000000010000000000000002.lz4', SEG), { kind: 'segment', tli: 1, segno: 2n, name: '000000010000000000000002', compression: 'lz4' });
+  assert.equal(parseArchivedName('00000001.history.gz', SEG), null);
 });
