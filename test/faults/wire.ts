@@ -129,34 +129,10 @@ export class WireClient {
   }
 }
 
-export function int32(value: number): Buffer {
-  const bytes = Buffer.alloc(4);
-  bytes.writeInt32BE(value | 0);
-  return bytes;
-}
-
-export function cstring(text: string | Buffer): Buffer {
-  return Buffer.concat([typeof text === 'string' ? Buffer.from(text, 'utf8') : text, Buffer.from([0])]);
-}
-
-/** A typed frontend message with its true length. */
-export function frame(type: string, body: Buffer = Buffer.alloc(0)): Buffer {
-  return Buffer.concat([Buffer.from(type, 'latin1'), int32(body.length + 4), body]);
-}
-
-export function query(sql: string | Buffer): Buffer {
-  return frame('Q', cstring(sql));
-}
-
-export const PROTOCOL_3_0 = 3 << 16;
-export const SSL_REQUEST_CODE = 80877103;
-export const GSSENC_REQUEST_CODE = 80877104;
-export const CANCEL_REQUEST_CODE = 80877102;
-
-export function startupPacket(parameters: ReadonlyArray<readonly [string, string]>, version = PROTOCOL_3_0): Buffer {
-  const body = Buffer.concat([int32(version), ...parameters.flatMap(([name, value]) => [cstring(name), cstring(value)]), Buffer.from([0])]);
-  return Buffer.concat([int32(body.length + 4), body]);
-}
+// The message builders and request codes are the serve integration tests' raw client's: one definition of the bytes.
+export {
+  CANCEL_REQUEST_CODE, cstring, frame, GSSENC_REQUEST_CODE, int32, PROTOCOL_3_0, query, SSL_REQUEST_CODE, startupPacket,
+} from '../integration/serve/raw-client.ts';
 
 export function errorMessage(message: BackendMessage): { severity: string; code: string; text: string } {
   const fields = new Map<string, string>();

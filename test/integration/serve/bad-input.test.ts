@@ -21,14 +21,14 @@ import { after, before, test } from 'node:test';
 import { MAX_FRONTEND_FRAME_BYTES } from '../../../src/protocol/decode-frontend.ts';
 import { createRole, startCluster, tmpDir, type TestCluster } from '../harness.ts';
 import {
-  dataRowValues, errorFields, frame, header, int32, login, query, RawConnection, startupPacket, TERMINATE, type BackendMessage,
+  CANCEL_REQUEST_CODE, dataRowValues, errorFields, frame, header, int32, login, query, RawConnection, SSL_REQUEST_CODE, startupPacket,
+  TERMINATE, type BackendMessage,
 } from './raw-client.ts';
 import { expectClusterClean, pgBasebackupOk, startServe, type RunningServe } from './serve-harness.ts';
 
 const LOGIN = { user: 'postgres', replication: 'true', application_name: 'pgconvoy-bad-input' } as const;
 const PROTOCOL = (major: number, minor: number): number => (major << 16) | minor;
-const SSL_REQUEST = Buffer.concat([int32(8), int32(PROTOCOL(1234, 5679))]);
-const CANCEL_REQUEST_CODE = PROTOCOL(1234, 5678);
+const SSL_REQUEST = Buffer.concat([int32(8), int32(SSL_REQUEST_CODE)]);
 const PASSWORD_ROLE = 'bad_input_pw';
 const MEMORY_CONNECTIONS = 300;
 const RSS_GROWTH_BOUND_BYTES = 64 * 1024 * 1024;

@@ -12,7 +12,11 @@
 import { connect, type Socket } from 'node:net';
 
 const READ_TIMEOUT_MS = 60_000;
-const PROTOCOL_3_0 = 3 << 16;
+export const PROTOCOL_3_0 = 3 << 16;
+/** The special "protocol versions" of the other startup packets, as PostgreSQL defines them. */
+export const CANCEL_REQUEST_CODE = (1234 << 16) | 5678;
+export const SSL_REQUEST_CODE = (1234 << 16) | 5679;
+export const GSSENC_REQUEST_CODE = (1234 << 16) | 5680;
 
 export interface BackendMessage {
   /** The type character ('E', 'Z', ...). */
@@ -171,8 +175,8 @@ export function int32(value: number): Buffer {
   return bytes;
 }
 
-function cstring(text: string): Buffer {
-  return Buffer.concat([Buffer.from(text, 'utf8'), Buffer.from([0])]);
+export function cstring(text: string | Buffer): Buffer {
+  return Buffer.concat([typeof text === 'string' ? Buffer.from(text, 'utf8') : text, Buffer.from([0])]);
 }
 
 /** A typed message with its true length. */
@@ -185,12 +189,15 @@ export function header(type: string, length: number): Buffer {
   return Buffer.concat([Buffer.from(type, 'latin1'), int32(length)]);
 }
 
-export function startupPacket(parameters: Readonly<Record<string, string>>, version = PROTOCOL_3_0): Buffer {
-  const body = Buffer.concat([int32(version), ...Object.entries(parameters).flatMap(([name, value]) => [cstring(name), cstring(value)]), Buffer.from([0])]);
+/** Parameters as a record, or as pairs when their order or a repeated name matters (the fuzzer's). */
+export function startupPacket(parameters: Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>,
+  version = PROTOCOL_3_0): Buffer {
+  const pairs = Array.isArray(parameters) ? parameters : Object.entries(parameters);
+  const body = Buffer.concat([int32(version), ...pairs.flatMap(([name, value]) => [cstring(name), cstring(value)]), Buffer.from([0])]);
   return Buffer.concat([int32(body.length + 4), body]);
 }
 
-export function query(sql: string): Buffer {
+export function query(sql: string | Buffer): Buffer {
   return frame('Q', cstring(sql));
 }
 

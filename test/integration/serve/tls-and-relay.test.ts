@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { runCli, startCluster, tmpDir, type TestCluster } from '../harness.ts';
 import { writeSelfSignedCert, SSL_CERT_FILE, SSL_KEY_FILE } from '../harness/ssl.ts';
 import { pgVerifybackup } from '../verify/tools.ts';
-import { errorFields, int32, query, RawConnection, startupPacket, TERMINATE } from './raw-client.ts';
+import { CANCEL_REQUEST_CODE, errorFields, int32, query, RawConnection, startupPacket, TERMINATE } from './raw-client.ts';
 import { expectClusterClean, pgBasebackup, startServe } from './serve-harness.ts';
 
 let cluster: TestCluster;
@@ -64,9 +64,6 @@ test('BASE_BACKUP with TARGET \'server:DIR\' is relayed to the cluster unchanged
   }
   await expectClusterClean(cluster, 5_000, false);
 });
-
-/** PostgreSQL's CancelRequest code (1234 in the high 16 bits, 5678 in the low). */
-const CANCEL_REQUEST_CODE = (1234 << 16) | 5678;
 
 /**
  * A replication login, then a slow BASE_BACKUP (MAX_RATE at its minimum) until its COPY starts; then a CancelRequest
