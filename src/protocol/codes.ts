@@ -26,11 +26,19 @@ export const BackendType = {
 
 /** Type bytes of messages the client sends (frontend → backend). StartupMessage and SSLRequest have none. */
 export const FrontendType = {
+  Bind: 0x42, // B
+  Close: 0x43, // C
   CopyData: 0x64, // d
   CopyDone: 0x63, // c
   CopyFail: 0x66, // f
+  Describe: 0x44, // D
+  Execute: 0x45, // E
+  Flush: 0x48, // H
+  FunctionCall: 0x46, // F
+  Parse: 0x50, // P
   PasswordMessage: 0x70, // p (also SASLInitialResponse and SASLResponse)
   Query: 0x51, // Q
+  Sync: 0x53, // S
   Terminate: 0x58, // X
 } as const;
 

@@ -5,8 +5,10 @@
  * can, answers itself when its options are wrong, and otherwise relays too (options.ts decides).
  *
  * Ordering: client frames are processed one after another. A BASE_BACKUP waits until every relayed command before
- * it got its ReadyForQuery, and upstream frames are held while serve's own backup writes to the client, so the
- * two sources never interleave on the client's connection.
+ * it got its ReadyForQuery (ready-ledger.ts counts them as the walsender answers them), and upstream frames are held
+ * while serve's own backup writes to the client, so the two sources never interleave on the client's connection.
+ * A BASE_BACKUP sent while the walsender discards frames until Sync is relayed, so the walsender discards it too.
+ * Waiting ends early when either side goes away, so a session never outlives its client.
  *
  * Ending a backup early: the client disconnecting, Terminate or CopyFail, a CancelRequest with this session's key
  * (57014), or serve shutting down (57P01, FATAL) abort it; the backup's SQL session then closes and PostgreSQL
@@ -29,6 +31,7 @@ import { runBaseBackup, type BackupContext } from './backup/run-base-backup.ts';
 import type { SqlBackupSession } from './backup/sql-backup.ts';
 import type { CancelTarget } from './cancel-registry.ts';
 import { errorFieldsOf } from './error-fields.ts';
+import { ReadyLedger } from './ready-ledger.ts';
 import type { ServeLog } from './serve-log.ts';
 import type { SocketWriter } from './socket-writer.ts';
 
@@ -60,7 +63,7 @@ export class CommandSession implements CancelTarget {
   readonly #fifo: Frame[] = [];
   #fifoWaiter: ((frame: Frame | null) => void) | null = null;
   #isClientGone = false;
-  #upstreamPending = 0;
+  readonly #ledger = new ReadyLedger();
   #idleWaiters: Array<() => void> = [];
   #backup: { readonly abort: AbortController; readonly done: Promise<void> } | null = null;
   readonly #heldSessions: SqlBackupSession[] = [];
@@ -91,7 +94,7 @@ export class CommandSession implements CancelTarget {
   cancel(): void {
     if (this.#backup !== null) {
       this.#backup.abort.abort(new AbortError('ABORTED', 'canceling statement due to user request', { details: { sqlstate: '57014' } }));
-    } else if (this.#upstreamPending > 0) {
+    } else if (this.#ledger.owed > 0) {
       sendCancelRequest(this.#services.upstreamParams, this.#ends.upstreamKey).catch(() => {});
     }
   }
@@ -112,37 +115,43 @@ export class CommandSession implements CancelTarget {
         await forward(this.#ends.upstreamWriter, frame).catch(() => {});
         return;
       }
-      if (frame.type === FrontendType.Query && (await this.#handleQuery(frame))) continue;
-      if (frame.type === FrontendType.Query) this.#upstreamPending += 1;
+      const route = frame.type === FrontendType.Query ? await this.#routeQuery(frame) : 'relay';
+      if (route === 'answered') continue;
+      if (this.#isClientGone) return;
+      this.#ledger.relayed(frame.type, route === 'relay-copy-in');
       await forward(this.#ends.upstreamWriter, frame);
     }
   }
 
-  /** True when serve answered the query itself; false to relay it. */
-  async #handleQuery(frame: Frame): Promise<boolean> {
+  /** 'answered' when serve answered the query itself (or the session ended while it waited), else how to relay it. */
+  async #routeQuery(frame: Frame): Promise<'answered' | 'relay' | 'relay-copy-in'> {
+    // the walsender will discard it unread, BASE_BACKUP or not: so it is relayed, for the walsender to discard
+    if (this.#ledger.isSkippingTillSync) return 'relay';
     let command;
     try {
       const message = decodeFrontendMessage(frame);
-      if (message.type !== 'Query') return false;
+      if (message.type !== 'Query') return 'relay';
       command = parseReplicationCommand(message.sql);
     } catch {
       // a malformed Query (no terminating NUL, bytes after it) or one that does not parse: PostgreSQL says what is
       // wrong with it in its own words, and keeps the session (ERROR, then ReadyForQuery), so it is relayed
-      return false;
+      return 'relay';
     }
-    if (command.type !== 'BASE_BACKUP') return false;
+    if (command.type === 'UPLOAD_MANIFEST') return 'relay-copy-in';
+    if (command.type !== 'BASE_BACKUP') return 'relay';
     const decision = decideBaseBackup(command.syntax, command.options);
     if (decision.kind === 'relay') {
       this.#services.log.event('backup-relayed', { client: this.#ends.who, reason: decision.reason });
-      return false;
+      return 'relay';
     }
     await this.#upstreamIdle();
+    if (this.#isClientGone) return 'answered';
     if (decision.kind === 'refuse') {
       await this.#ends.clientWriter.send(encodeErrorResponse(decision.error), encodeReadyForQuery('I'));
-      return true;
+      return 'answered';
     }
     await this.#performBackup(decision.request);
-    return true;
+    return 'answered';
   }
 
   async #performBackup(request: BaseBackupRequest): Promise<void> {
@@ -213,6 +222,7 @@ export class CommandSession implements CancelTarget {
       this.#isClientGone = true;
       this.#backup?.abort.abort(clientGone());
       this.#push(null);
+      this.#wakeIdleWaiters();
     }
   }
 
@@ -223,10 +233,7 @@ export class CommandSession implements CancelTarget {
         const frame = await this.#ends.upstream.read();
         while (this.#backup !== null) await this.#backup.done;
         await forward(this.#ends.clientWriter, frame);
-        if (frame.type === BackendType.ReadyForQuery && this.#upstreamPending > 0) {
-          this.#upstreamPending -= 1;
-          if (this.#upstreamPending === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
-        }
+        if (frame.type === BackendType.ReadyForQuery && this.#ledger.answered()) this.#wakeIdleWaiters();
       }
     } catch {
       // the cluster closed this session (after a FATAL we forwarded, or it went down): so does the client's
@@ -234,9 +241,14 @@ export class CommandSession implements CancelTarget {
     }
   }
 
+  /** Resolves once the cluster owes no ReadyForQuery, or once the session is ending (then #isClientGone is set). */
   #upstreamIdle(): Promise<void> {
-    if (this.#upstreamPending === 0) return Promise.resolve();
+    if (this.#ledger.owed === 0 || this.#isClientGone) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #wakeIdleWaiters(): void {
+    for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
   #push(frame: Frame | null): void {
@@ -259,6 +271,7 @@ export class CommandSession implements CancelTarget {
     this.#isClientGone = true;
     this.#ends.client.fail(new AbortError('ABORTED', 'session ended'));
     this.#push(null);
+    this.#wakeIdleWaiters();
   }
 }
 

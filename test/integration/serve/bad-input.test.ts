@@ -200,6 +200,20 @@ const CASES: readonly Case[] = [
     serve: { ...usableAfter('ERROR 08P01'), text: /^extended query protocol not supported in a replication connection$/ }, postgres: 'same',
   },
   {
+    // the walsender discards everything after the refused Parse until Sync, this BASE_BACKUP included: serve must
+    // relay it for the walsender to discard, not perform it (nor wait for a ReadyForQuery that never comes)
+    name: 'Parse, then a BASE_BACKUP, then Sync (the BASE_BACKUP is discarded, as by the walsender)', afterLogin: true,
+    bytes: [frame('P', Buffer.from('\0SELECT 1\0\0\0')), query("BASE_BACKUP (LABEL 'discarded')"), frame('S')],
+    serve: usableAfter('ERROR 08P01'), postgres: 'same',
+  },
+  {
+    // the refusal waits for IDENTIFY_SYSTEM's ReadyForQuery, which can no longer reach the client: the wait must end
+    // with the client, or the upstream walsender is left behind (the last test finds the cluster clean)
+    name: 'IDENTIFY_SYSTEM and a BASE_BACKUP serve refuses, in one write, then close', afterLogin: true,
+    bytes: [query('IDENTIFY_SYSTEM'), query("BASE_BACKUP (PROGRESS 'maybe')")], then: 'close',
+    serve: SILENT_CLOSE, postgres: 'same',
+  },
+  {
     name: 'CopyData, CopyDone and CopyFail outside any COPY (ignored), then IDENTIFY_SYSTEM', afterLogin: true,
     bytes: [frame('d', Buffer.from('zz')), frame('c'), frame('f', Buffer.from('no\0')), query('IDENTIFY_SYSTEM')],
     serve: usableAfter(), postgres: 'same',
