@@ -27,6 +27,7 @@ import { CommandSession, type CommandServices } from './command-session.ts';
 import { errorFieldsOf } from './error-fields.ts';
 import { exchangeSatisfies, hbaRefusal, matchHba, type HbaClient, type HbaLookups } from './hba/hba-match.ts';
 import type { HbaRuleSet } from './hba/hba-rules.ts';
+import { LoginDeadline } from './login-deadline.ts';
 import { SocketWriter } from './socket-writer.ts';
 
 export interface SessionServices extends CommandServices {
@@ -42,7 +43,8 @@ const PROTOCOL_OPTION_PREFIX = '_pq_.';
 export async function serveConnection(socket: Socket, services: SessionServices): Promise<void> {
   const address = socket.remoteAddress ?? '';
   const peer = `${address}:${socket.remotePort ?? 0}`;
-  const login = AbortSignal.any([AbortSignal.timeout(services.authenticationTimeoutMs), services.shutdown]);
+  const deadline = new LoginDeadline(services.authenticationTimeoutMs, services.shutdown);
+  const login = deadline.signal;
   let clientSocket = socket;
   let upstreamSocket: Socket | null = null;
   let who = peer;
@@ -97,9 +99,8 @@ export async function serveConnection(socket: Socket, services: SessionServices)
     const ends = { client, clientWriter, upstream, upstreamWriter };
     // a client that never answers the password prompt must not hold a connection to the cluster forever
     const onLoginTimeout = (): void => {
-      const error = new ConnectionError('CONNECT_TIMEOUT', 'canceling authentication due to timeout', { details: { sqlstate: '08006' } });
-      upstream.fail(error);
-      client.fail(error);
+      upstream.fail(login.reason);
+      client.fail(login.reason);
     };
     login.addEventListener('abort', onLoginTimeout, { once: true });
     let exchange;
@@ -117,6 +118,7 @@ export async function serveConnection(socket: Socket, services: SessionServices)
     const key = services.cancelKeys.register({ cancel: () => target.session?.cancel() });
     try {
       const upstreamKey = await finishLogin(ends, key);
+      deadline.clear();
       login.removeEventListener('abort', onLoginTimeout);
       services.log.event('connection-authorized', { client: who, authentication: exchange, ssl: startup.ssl });
       target.session = new CommandSession(services, { ...ends, upstreamKey, who });
@@ -125,11 +127,16 @@ export async function serveConnection(socket: Socket, services: SessionServices)
       services.cancelKeys.unregister(key.processId);
     }
   } catch (error) {
-    if (!(error instanceof UpstreamRefused)) {
+    if (login.aborted) {
+      // timed out or shutting down before the login finished: closed without a word, as PostgreSQL does
+      const reason: unknown = login.reason;
+      services.log.event('connection-closed', { client: who, reason: reason instanceof Error ? reason.message : String(reason) });
+    } else if (!(error instanceof UpstreamRefused)) {
       services.log.event('connection-error', { client: who, error: error instanceof Error ? error.message : String(error) });
       if (!clientSocket.destroyed) await refuse(new SocketWriter(clientSocket), errorFieldsOf(error, 'FATAL'));
     }
   } finally {
+    deadline.clear();
     upstreamSocket?.destroy();
     clientSocket.destroy();
     socket.destroy();
