@@ -5,8 +5,15 @@
  * it does not read files, know about segments or decide what to do with a mismatch.
  * Invariants: pages are 8192 bytes (PostgreSQL's default BLCKSZ; the only size data checksums are verified for
  * here); nothing is allocated per page; the caller's bytes are never modified.
+ *
+ * Two implementations of the same arithmetic: JavaScript (below, the reference, and all of it where WebAssembly SIMD
+ * is missing) and a WebAssembly SIMD kernel (wasm/page-checksum.wat) that findChecksumMismatches uses for whole
+ * ranges. The kernel does the 32 lanes as eight 4-lane vectors, about 4 times faster than the JavaScript even with
+ * the copy of the range into its memory: serve verifies every page it sends, and this was its largest cost after the
+ * system calls. The unit tests hold the two to the same results.
  */
 import { invariant } from '../errors/index.ts';
+import { WASM_BASE64 } from './wasm/page-checksum-wasm.ts';
 
 export const PAGE_BYTES = 8192;
 
@@ -90,6 +97,38 @@ function checksumWords(words: Int32Array, base: number, block: number): number {
   return (((folded ^ block) >>> 0) % 65535) + 1;
 }
 
+// The part of the WebAssembly API used here: the project's TypeScript libraries (no DOM) do not declare it.
+declare const WebAssembly: {
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object) => { readonly exports: unknown };
+};
+
+interface Kernel {
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly checksumPages: (src: number, count: number, block: number, dst: number) => void;
+}
+
+const WASM_PAGE_BYTES = 65_536;
+const kernel: Kernel | null = (() => {
+  try {
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64')));
+    return instance.exports as unknown as Kernel;
+  } catch {
+    return null; // no SIMD in this engine: JavaScript does it all
+  }
+})();
+
+/** The checksums of `count` pages at bytes[start..], computed by the kernel; the view is valid until the next call. */
+function kernelChecksums(wasm: Kernel, bytes: Uint8Array, start: number, count: number, firstBlock: number): Uint16Array {
+  const inputBytes = count * PAGE_BYTES;
+  const needed = inputBytes + count * 2;
+  const have = wasm.memory.buffer.byteLength;
+  if (needed > have) wasm.memory.grow(Math.ceil((needed - have) / WASM_PAGE_BYTES));
+  new Uint8Array(wasm.memory.buffer, 0, inputBytes).set(bytes.subarray(start, start + inputBytes));
+  wasm.checksumPages(0, count, firstBlock, inputBytes);
+  return new Uint16Array(wasm.memory.buffer, inputBytes, count);
+}
+
 /** PostgreSQL's data-page checksum (pg_checksum_page) of the 8192-byte page at bytes[offset..], for absolute block number `block` (segment number * 131072 + block in segment). */
 export function pageChecksum(bytes: Uint8Array, offset: number, block: number): number {
   invariant(Number.isInteger(offset) && offset >= 0 && offset + PAGE_BYTES <= bytes.length,
@@ -103,13 +142,15 @@ export function findChecksumMismatches(bytes: Uint8Array, start: number, end: nu
     (end - start) % PAGE_BYTES === 0 && Number.isInteger(firstBlock) && firstBlock >= 0,
     `range ${start}..${end} of ${bytes.length} bytes is not whole pages`);
   const mismatches: ChecksumMismatch[] = [];
-  const whole = inPlaceWords(bytes, start, (end - start) / PAGE_BYTES);
-  for (let at = start, block = firstBlock; at < end; at += PAGE_BYTES, block++) {
+  const count = (end - start) / PAGE_BYTES;
+  const sums = kernel !== null && count > 0 ? kernelChecksums(kernel, bytes, start, count, firstBlock) : null;
+  const whole = sums === null ? inPlaceWords(bytes, start, count) : null;
+  for (let at = start, block = firstBlock, index = 0; at < end; at += PAGE_BYTES, block++, index++) {
     if (readUint16(bytes, at + PD_UPPER_OFFSET) === 0) continue;
     const expected = readUint16(bytes, at + PD_CHECKSUM_OFFSET);
-    const calculated = whole !== null
-      ? checksumWords(whole, (at - start) / 4, block)
-      : checksumWords(copyToScratch(bytes, at), 0, block);
+    const calculated = sums !== null
+      ? sums[index] as number
+      : whole !== null ? checksumWords(whole, (at - start) / 4, block) : checksumWords(copyToScratch(bytes, at), 0, block);
     if (calculated !== expected) mismatches.push({ block, lsn: readLsn(bytes, at), calculated, expected });
   }
   return mismatches;

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { findChecksumMismatches, pageChecksum, PAGE_BYTES } from '../../../src/util/page-checksum.ts';
 import { fixturePage, PAGE_FIXTURES } from './page-checksum.fixtures.ts';
 
@@ -140,4 +142,40 @@ test('rejects ranges that are not whole pages and pages past the end', () => {
   assert.throws(() => findChecksumMismatches(buffer, 0, PAGE_BYTES + 1, 0), { code: 'INTERNAL_ASSERTION' });
   assert.throws(() => findChecksumMismatches(buffer, 1, 2 * PAGE_BYTES + 1, 0), { code: 'INTERNAL_ASSERTION' });
   assert.throws(() => pageChecksum(buffer, PAGE_BYTES + 1, 0), { code: 'INTERNAL_ASSERTION' });
+});
+
+test('the WebAssembly kernel and the JavaScript agree on random pages, block numbers, lengths and alignments', () => {
+  let seed = 20261203;
+  const random = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed;
+  };
+  for (let round = 0; round < 40; round++) {
+    const pages = 1 + (random() % 200); // past the kernel's first memory size, so its growth is exercised
+    const shift = random() % 5;
+    const bytes = new Uint8Array(shift + pages * PAGE_BYTES);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = random() & 0xff;
+    const firstBlock = round % 2 === 0 ? random() % 1000 : 0xffffffff - pages - (random() % 1000);
+    // every page's stored checksum set to what the JavaScript computes: the kernel must find no mismatch
+    for (let page = 0; page < pages; page++) {
+      const at = shift + page * PAGE_BYTES;
+      bytes[at + 14] = (bytes[at + 14] as number) | 1; // pd_upper non-zero: not a new page
+      const sum = pageChecksum(bytes, at, firstBlock + page);
+      bytes[at + 8] = sum & 0xff;
+      bytes[at + 9] = sum >>> 8;
+    }
+    assert.deepEqual(findChecksumMismatches(bytes, shift, bytes.length, firstBlock), [], `round ${round}`);
+    // and a page whose checksum is off by one is the one reported, with what the JavaScript says it should be
+    const victim = random() % pages;
+    const at = shift + victim * PAGE_BYTES;
+    const right = pageChecksum(bytes, at, firstBlock + victim);
+    bytes[at + 8] = (bytes[at + 8] as number) ^ 1;
+    const found = findChecksumMismatches(bytes, shift, bytes.length, firstBlock);
+    assert.deepEqual(found.map((m) => [m.block, m.calculated]), [[firstBlock + victim, right]], `round ${round}`);
+  }
+});
+
+test('the committed WebAssembly module is compiled from the committed .wat', () => {
+  const run = spawnSync(process.execPath, [fileURLToPath(new URL('../../../scripts/build-wasm.mjs', import.meta.url)), '--check'], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
 });
