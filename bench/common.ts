@@ -3,12 +3,10 @@
  * with its peak memory, how pgconvoy is started (the compiled build, as installed users run it), medians and
  * a text table. Benchmarks, not tests: they print numbers and fail only when a tool fails.
  *
- * Peak memory is the child's maximum resident set size: from GNU time (`/usr/bin/time -f %M`) when present,
- * else /proc/<pid>/status VmHWM polled every 20 ms (which can miss a short final peak).
+ * The timed child itself (wall, CPU, peak RSS) is measure.ts's, re-exported here.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,14 +14,11 @@ import { findInstall, toolPath, type PgInstall } from '../src/cluster/binaries.t
 import { LocalCluster } from '../src/cluster/local-cluster.ts';
 import { chownForServer } from '../src/cluster/os-user.ts';
 import { removeAtExit } from '../src/cluster/process-cleanup.ts';
+import { measure } from './measure.ts';
+
+export { cpuSeconds, measure, sequential, type Measured } from './measure.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const GNU_TIME = '/usr/bin/time';
-
-export interface Measured {
-  readonly seconds: number;
-  readonly peakRssMb: number;
-}
 
 /** `--name=value` / `--flag` arguments. */
 export function parseFlags(argv: readonly string[]): Map<string, string> {
@@ -84,6 +79,9 @@ export async function startBenchCluster(scale: number, log: (line: string) => vo
   await cluster.configure({
     shared_buffers: '128MB', wal_level: 'replica', max_wal_senders: 25, max_replication_slots: 25,
     max_wal_size: '8GB', checkpoint_timeout: '1h', synchronous_commit: 'off',
+    // -X fetch reads WAL at the end, unprotected by a slot: ten backups' fast checkpoints at once otherwise
+    // recycle a segment one of them still needs ("requested WAL segment ... has already been removed").
+    wal_keep_size: '1GB',
   });
   await cluster.prependHba(['host replication postgres 127.0.0.1/32 trust', 'host all postgres 127.0.0.1/32 trust']);
   await cluster.start();
@@ -93,44 +91,6 @@ export async function startBenchCluster(scale: number, log: (line: string) => vo
   const [[size] = []] = await cluster.sql("select pg_size_pretty(sum(pg_database_size(oid))) from pg_database");
   log(`pgbench -i -s ${scale}: ${((performance.now() - started) / 1000).toFixed(0)} s (${init.seconds.toFixed(0)} s loading), databases ${size ?? '?'}`);
   return cluster;
-}
-
-/**
- * Runs `command` to completion with stdout sent to `stdoutPath` (or discarded), returns wall time and peak RSS.
- * Throws with the child's stderr when it fails.
- */
-export async function measure(command: readonly string[], opts: { stdoutPath?: string } = {}): Promise<Measured> {
-  const useGnuTime = existsSync(GNU_TIME);
-  const rssFile = useGnuTime ? join(tmpdir(), `pgconvoy-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`) : null;
-  const argv = rssFile === null ? [...command] : [GNU_TIME, '-f', '%M', '-o', rssFile, ...command];
-  const out = openSync(opts.stdoutPath ?? '/dev/null', 'w');
-  const started = performance.now();
-  let polledKb = 0;
-  try {
-    const { status, stderr } = await new Promise<{ status: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', out, 'pipe'] });
-      let stderr = '';
-      child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-4000)));
-      const poll = rssFile !== null ? null : setInterval(() => {
-        readFile(`/proc/${child.pid ?? 0}/status`, 'utf8').then((text) => {
-          const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(text)?.[1] ?? 0);
-          if (kb > polledKb) polledKb = kb;
-        }, () => {});
-      }, 20);
-      child.once('error', reject);
-      child.once('close', (code) => {
-        if (poll !== null) clearInterval(poll);
-        resolve({ status: code, stderr });
-      });
-    });
-    const seconds = (performance.now() - started) / 1000;
-    if (status !== 0) throw new Error(`${command.join(' ')} failed (${status ?? 'signal'}):\n${stderr}`);
-    const kb = rssFile === null ? polledKb : Number((await readFile(rssFile, 'utf8')).trim().split('\n').pop());
-    return { seconds, peakRssMb: kb / 1024 };
-  } finally {
-    closeSync(out);
-    if (rssFile !== null) await rm(rssFile, { force: true });
-  }
 }
 
 export function median(values: readonly number[]): number {

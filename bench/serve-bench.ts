@@ -5,34 +5,57 @@
  *   one        one backup directly against the cluster, and one through serve        (target: at most 1.1)
  *   N at once  N backups started together, directly and through serve: wall time of the group (target for
  *              ten: at most half), failures, and the bytes read from the data directory: serve's own counter
- *              through serve; N times one backup's size directly, since every walsender reads every file
+ *              through serve; N times one backup's size directly, since every walsender reads every file.
+ *              Beside them the third way to make N copies: one `pgconvoy backup -Ft -X fetch` with N
+ *              destinations (-D repeated), one walsender, so one read. It cannot discard its output (each -D is
+ *              a directory), so its copies go to tmpfs directories, removed after each run: a little more work
+ *              than the others' /dev/null, no disk. A size whose N copies would not fit comfortably in memory is
+ *              skipped for that column, with the reason printed.
+ *
+ * Warm and cold: with `cold` among the cache states, the page cache is dropped before each timed group.
  *
  * Called by backup-bench.ts on its cluster; run alone it builds its own (--scale=N, default 100).
- * Flags when alone: --scale=N, --runs=N (default 3), --sizes=1,4,10, --tsx, --pgconvoy-bin=PATH.
+ * Flags when alone: --scale=N, --runs=N (default 3), --sizes=1,4,10, --cold (cold rounds too), --tsx, --pgconvoy-bin=PATH.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
+import { rm, statfs } from 'node:fs/promises';
+import { freemem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LocalCluster } from '../src/cluster/local-cluster.ts';
-import { intFlag, measure, median, parseFlags, pgconvoyCommand, requireTool, startBenchCluster, table, type Measured } from './common.ts';
+import { tmpfsDir } from './backup-cases.ts';
+import { intFlag, measure, median, parseFlags, pgconvoyCommand, requireTool, startBenchCluster, table } from './common.ts';
+import { coldUnavailable, prepareCache, type CacheState } from './page-cache.ts';
 
 export interface ServeBenchOptions {
   readonly runs: number;
   readonly sizes: readonly number[];
   readonly pgconvoy: readonly string[];
+  readonly caches: readonly CacheState[];
   readonly log: (line: string) => void;
 }
 
 export interface ServeBenchRow {
   readonly backups: number;
+  readonly cache: CacheState;
   readonly directSeconds: number;
   readonly serveSeconds: number;
+  /** one `pgconvoy backup` with `backups` destinations; NaN when skipped */
+  readonly fanOutSeconds: number;
   readonly directFailures: number;
   readonly serveFailures: number;
+  readonly fanOutFailures: number;
   /** bytes read from the data directory for the group, as a multiple of one backup's read */
   readonly directReads: number;
   readonly serveReads: number;
+  readonly fanOutReads: number;
+  /** why the fan-out column is empty for this size */
+  readonly fanOutSkipped?: string;
 }
+
+type Way = 'direct' | 'serve' | 'fanOut';
+const LABELS: Record<Way, string> = { direct: 'directly          ', serve: 'through serve     ', fanOut: 'one pgconvoy, N -D' };
 
 /** serve as a child process, its JSON log followed for the listening port and the read counter. */
 class ServeProcess {
@@ -86,14 +109,27 @@ async function together(count: number, command: readonly string[], log: (line: s
   return { seconds, failures: failed.length };
 }
 
+/** Why one pgconvoy run with `backups` tar destinations on tmpfs should not run here, or null. */
+async function fanOutTooBig(backups: number, oneReadBytes: number, shm: string): Promise<string | null> {
+  const { bavail, bsize } = await statfs(shm);
+  const need = backups * oneReadBytes * 1.1;
+  const room = Math.min(bavail * bsize, freemem()) / 2;
+  return need <= room ? null
+    : `${backups} copies of ${(oneReadBytes / 2 ** 30).toFixed(1)} GiB on tmpfs would take more than half the free memory (${(room * 2 / 2 ** 30).toFixed(1)} GiB)`;
+}
+
 export async function runServeBench(cluster: LocalCluster, opts: ServeBenchOptions): Promise<ServeBenchRow[]> {
   const pgBasebackup = requireTool(cluster.install, 'pg_basebackup');
+  const shm = await tmpfsDir();
+  if (typeof shm !== 'string') throw new Error(`the N-destination column needs tmpfs: ${shm.skipped}`);
   const serve = new ServeProcess(opts.pgconvoy, cluster);
   try {
     const port = await serve.port;
-    const args = ['-U', 'postgres', '-w', '-c', 'fast', '-X', 'fetch', '-Ft', '-D', '-'];
-    const direct = [pgBasebackup, '-h', cluster.host, '-p', String(cluster.port), ...args];
-    const through = [pgBasebackup, '-h', '127.0.0.1', '-p', String(port), ...args];
+    const args = ['-U', 'postgres', '-w', '-c', 'fast', '-X', 'fetch', '-Ft'];
+    const direct = [pgBasebackup, '-h', cluster.host, '-p', String(cluster.port), ...args, '-D', '-'];
+    const through = [pgBasebackup, '-h', '127.0.0.1', '-p', String(port), ...args, '-D', '-'];
+    const fanOut = (backups: number, run: number): string[] => [...opts.pgconvoy, 'backup', '-h', cluster.host, '-p', String(cluster.port), ...args,
+      ...Array.from({ length: backups }, (_, index) => ['-D', join(shm, `n${backups}-r${run}-${index}`)]).flat()];
 
     // One backup alone through serve gives the unit of "reads of the data directory"; it is also the warm-up.
     const before = serve.dataBytesRead;
@@ -102,40 +138,66 @@ export async function runServeBench(cluster: LocalCluster, opts: ServeBenchOptio
     await measure(direct);
 
     const rows: ServeBenchRow[] = [];
-    for (const backups of opts.sizes) {
-      const times = { direct: [] as number[], serve: [] as number[] };
-      const failures = { direct: 0, serve: 0 };
-      let serveRead = 0;
-      for (let run = 0; run < opts.runs; run += 1) {
-        const order = run % 2 === 0 ? (['direct', 'serve'] as const) : (['serve', 'direct'] as const);
-        for (const way of order) {
-          const readBefore = serve.dataBytesRead;
-          const result = backups === 1
-            ? await measure(way === 'direct' ? direct : through).then((m: Measured) => ({ seconds: m.seconds, failures: 0 }))
-            : await together(backups, way === 'direct' ? direct : through, opts.log);
-          times[way].push(result.seconds);
-          failures[way] += result.failures;
-          if (way === 'serve') serveRead = Math.max(serveRead, serve.dataBytesRead - readBefore);
-          opts.log(`serve ${backups} at once, run ${run + 1}/${opts.runs}, ${way === 'direct' ? 'directly     ' : 'through serve'} ${result.seconds.toFixed(2)} s, ${result.failures} failed`);
+    for (const cache of opts.caches) {
+      for (const backups of opts.sizes) {
+        const skipFanOut = await fanOutTooBig(backups, oneRead, shm);
+        if (skipFanOut !== null) opts.log(`serve ${backups} at once: one pgconvoy with ${backups} destinations skipped: ${skipFanOut}`);
+        const ways: Way[] = skipFanOut === null ? ['direct', 'serve', 'fanOut'] : ['direct', 'serve'];
+        const times: Record<Way, number[]> = { direct: [], serve: [], fanOut: [] };
+        const failures: Record<Way, number> = { direct: 0, serve: 0, fanOut: 0 };
+        let serveRead = 0;
+        for (let run = 0; run < opts.runs; run += 1) {
+          // Rotated each round, so no way always follows the same other one.
+          const order = ways.map((_, index) => ways[(index + run) % ways.length] as Way);
+          for (const way of order) {
+            await prepareCache(cache);
+            const readBefore = serve.dataBytesRead;
+            const result = way === 'fanOut' ? await alone(fanOut(backups, run), opts.log)
+              : backups === 1 ? await alone(way === 'direct' ? direct : through, opts.log)
+              : await together(backups, way === 'direct' ? direct : through, opts.log);
+            // Untimed: the copies leave tmpfs at once, so the memory is free again for the next run.
+            if (way === 'fanOut') await Promise.all(fanOut(backups, run).filter((arg) => arg.startsWith(shm)).map((dir) => rm(dir, { recursive: true, force: true })));
+            times[way].push(result.seconds);
+            failures[way] += result.failures;
+            if (way === 'serve') serveRead = Math.max(serveRead, serve.dataBytesRead - readBefore);
+            opts.log(`serve ${backups} at once, ${cache}, run ${run + 1}/${opts.runs}, ${LABELS[way]} ${result.seconds.toFixed(2)} s, ${result.failures} failed`);
+          }
         }
+        rows.push({
+          backups, cache, directSeconds: median(times.direct), serveSeconds: median(times.serve),
+          fanOutSeconds: skipFanOut === null ? median(times.fanOut) : Number.NaN,
+          directFailures: failures.direct, serveFailures: failures.serve, fanOutFailures: failures.fanOut,
+          // Every walsender reads every file; one pgconvoy run has one walsender, whatever its destinations.
+          directReads: backups, serveReads: oneRead === 0 ? Number.NaN : serveRead / oneRead, fanOutReads: skipFanOut === null ? 1 : Number.NaN,
+          ...(skipFanOut === null ? {} : { fanOutSkipped: skipFanOut }),
+        });
       }
-      rows.push({
-        backups, directSeconds: median(times.direct), serveSeconds: median(times.serve),
-        directFailures: failures.direct, serveFailures: failures.serve,
-        directReads: backups, serveReads: oneRead === 0 ? Number.NaN : serveRead / oneRead,
-      });
     }
-    opts.log('');
-    opts.log(`pg_basebackup -Ft -D - -X fetch -c fast, directly and through pgconvoy serve; ${opts.runs} runs, medians; ` +
-      `reads of the data directory in units of one backup's ${(oneRead / 1048576).toFixed(0)} MB`);
-    opts.log(table(['backups at once', 'direct s', 'serve s', 'ratio', 'failed direct/serve', 'reads direct', 'reads serve'], rows.map((row) => [
-      String(row.backups), row.directSeconds.toFixed(2), row.serveSeconds.toFixed(2), (row.serveSeconds / row.directSeconds).toFixed(2),
-      `${row.directFailures}/${row.serveFailures}`, row.directReads.toFixed(2), row.serveReads.toFixed(2),
-    ])));
+    printTable(rows, opts, oneRead, { direct, through, fanOut: fanOut(2, 0) });
     return rows;
   } finally {
     await serve.stop();
   }
+}
+
+/** One run of `command` as a group of one: its wall time, and whether it failed. */
+async function alone(command: readonly string[], log: (line: string) => void): Promise<{ seconds: number; failures: number }> {
+  return together(1, command, log);
+}
+
+function printTable(rows: readonly ServeBenchRow[], opts: ServeBenchOptions, oneRead: number, commands: Record<'direct' | 'through' | 'fanOut', readonly string[]>): void {
+  const fixed = (value: number): string => (Number.isNaN(value) ? 'skipped' : value.toFixed(2));
+  opts.log('');
+  opts.log(`N at once: N pg_basebackup directly, N through pgconvoy serve, one pgconvoy backup with N destinations; ${opts.runs} run(s), medians; ` +
+    `reads of the data directory in units of one backup's ${(oneRead / 1048576).toFixed(0)} MB; target for serve: 1 at most 1.1, 10 at most 0.5 of directly`);
+  opts.log(table(['backups at once', 'cache', 'direct s', 'serve s', 'serve ratio', 'one pgconvoy s', 'its ratio', 'failed d/s/p', 'reads direct', 'reads serve', 'reads pgconvoy'], rows.map((row) => [
+    String(row.backups), row.cache, row.directSeconds.toFixed(2), row.serveSeconds.toFixed(2), (row.serveSeconds / row.directSeconds).toFixed(2),
+    fixed(row.fanOutSeconds), fixed(row.fanOutSeconds / row.directSeconds),
+    `${row.directFailures}/${row.serveFailures}/${row.fanOutFailures}`, row.directReads.toFixed(2), row.serveReads.toFixed(2), fixed(row.fanOutReads),
+  ])));
+  opts.log(`  direct: ${commands.direct.join(' ')} > /dev/null (N at once)`);
+  opts.log(`  serve:  ${commands.through.join(' ')} > /dev/null (N at once)`);
+  opts.log(`  one pgconvoy, e.g. N=2: ${commands.fanOut.join(' ')}`);
 }
 
 async function main(): Promise<void> {
@@ -147,6 +209,7 @@ async function main(): Promise<void> {
       runs: intFlag(flags, 'runs', 3),
       sizes: (flags.get('sizes') ?? '1,4,10').split(',').map(Number),
       pgconvoy: pgconvoyCommand(flags.has('tsx'), flags.get('pgconvoy-bin')),
+      caches: flags.has('cold') && coldUnavailable() === null ? ['warm', 'cold'] : ['warm'],
       log,
     });
   } finally {
