@@ -21,7 +21,7 @@ import { chownForServer } from '../cluster/os-user.ts';
 import { forgetAtExit, removeAtExit } from '../cluster/process-cleanup.ts';
 import type { SettingValue } from '../cluster/server-files.ts';
 import { AbortError, ConvoyError, RecoveryError, UsageError } from '../errors/index.ts';
-import { restoreBackup, type RestoreResult } from '../restore/index.ts';
+import { restoreBackup, type RecoveryTarget, type RestoreResult } from '../restore/index.ts';
 import { formatLsn, parseLsn } from '../util/lsn.ts';
 import { runSqlAmcheck, type AmcheckOutcome } from './amcheck-sql.ts';
 import { runPgAmcheck, toolMajor } from './amcheck-tool.ts';
@@ -46,6 +46,8 @@ export interface DrillOptions {
   readonly verifyChecksums?: boolean;
   /** Archive recovery from the user's WAL archive (recovery.signal), e.g. for a backup taken with -X none. */
   readonly restoreCommand?: string;
+  /** Where recovery stops (then promotes, so the checks see the cluster as of the target). */
+  readonly target?: RecoveryTarget;
   readonly amcheck?: AmcheckMode;
   readonly heapallindexed?: boolean;
   /** Extra server settings (--set), written after the drill's own. */
@@ -97,7 +99,10 @@ export async function runDrill(backupDir: string, options: DrillOptions = {}): P
     try {
       restored = await restoreBackup(backupDir, {
         targetDir: dataDir, tablespaceTarget: (oid) => join(tablespaceRoot, oid),
-        recovery: options.restoreCommand === undefined ? {} : { restoreCommand: options.restoreCommand },
+        recovery: {
+          ...(options.restoreCommand === undefined ? {} : { restoreCommand: options.restoreCommand }),
+          ...(options.target === undefined ? {} : { target: options.target }),
+        },
         settings: drillSettings(scratchDir, options.settings ?? {}), dropSignalFiles: true,
         verify: options.verify ?? true, verifyChecksums: options.verifyChecksums ?? true, serverOwner: true, sync: false,
         ...(options.signal === undefined ? {} : { signal: options.signal }),

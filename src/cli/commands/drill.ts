@@ -1,18 +1,28 @@
 /**
- * `pgconvoy drill DIR`: restore the backup into a scratch directory, start the real postgres on it, wait for
- * recovery, run amcheck and the user's --check queries, stop, clean up, report. The report goes to stdout (or
- * one JSON object with --json); a failed drill also prints one `pgconvoy: error:` line on stderr and exits 1
- * through setExitStatus (the drill itself ran). The work is in src/drill.
+ * `pgconvoy drill DIR` or `pgconvoy drill --repo REPO [--target-...]`: restore the backup into a scratch directory,
+ * start the real postgres on it, wait for recovery, run amcheck and the user's --check queries, stop, clean up,
+ * report. With --repo the backup and the restore_command are those `restore --repo` would use
+ * (src/repository/restore-source.ts), so a drill proves exactly the restore a user would run. The report goes to
+ * stdout (or one JSON object with --json); a failed drill also prints one `pgconvoy: error:` line on stderr and
+ * exits 1 through setExitStatus (the drill itself ran). The work is in src/drill.
  */
 import type { Command } from 'commander';
 import type { SettingValue } from '../../cluster/server-files.ts';
 import { runDrill, type AmcheckMode, type DrillReport } from '../../drill/index.ts';
 import { UsageError } from '../../errors/index.ts';
+import type { BackupRecord } from '../../repository/backup-catalog.ts';
+import { describeRepositoryBackup, repositoryRestoreSource } from '../../repository/restore-source.ts';
+import { pickTarget, type RecoveryTarget } from '../../restore/index.ts';
 import type { CliIo } from '../cli-io.ts';
 import { formatBytes } from '../format-bytes.ts';
 import type { RegisterCommand } from './index.ts';
 
 interface DrillFlags {
+  repo?: string;
+  targetTime?: string;
+  targetLsn?: string;
+  targetName?: string;
+  targetImmediate?: boolean;
   pgBindir?: string;
   timeout: string;
   check: string[];
@@ -37,7 +47,12 @@ export const registerDrill: RegisterCommand = (program: Command, io: CliIo) => {
     .command('drill')
     .description('prove a backup restores: restore into a scratch directory, start PostgreSQL, run amcheck and checks')
     .helpOption('-?, --help', 'show this help')
-    .argument('<dir>', 'backup directory')
+    .argument('[dir]', 'backup directory (or --repo)')
+    .option('--repo <dir>', 'drill the backup "restore --repo" would choose for the target, WAL from the repository\'s archive')
+    .option('--target-time <timestamp>', 'recover up to this time (recovery_target_time)')
+    .option('--target-lsn <lsn>', 'recover up to this WAL location (recovery_target_lsn)')
+    .option('--target-name <name>', 'recover up to this restore point (recovery_target_name)')
+    .option('--target-immediate', 'stop as soon as the restored cluster is consistent (recovery_target = immediate)')
     .option('--pg-bindir <dir>', 'PostgreSQL bin directory to start the backup with (default: found by major version)')
     .option('--timeout <seconds>', 'how long recovery may take', '600')
     .option('--check <sql>', 'SQL that must run without error (and return true, if it returns one boolean); repeatable', collect, [])
@@ -52,22 +67,44 @@ export const registerDrill: RegisterCommand = (program: Command, io: CliIo) => {
     .option('--set <name=value>', 'server setting for the drill, e.g. shared_buffers=128MB; repeatable', collect, [])
     .option('--json', 'print the report as one JSON object on stdout')
     .option('-v, --verbose', 'print each stage as it starts')
-    .action(async (dir: string, flags: DrillFlags) => {
+    .action(async (dir: string | undefined, flags: DrillFlags) => {
       const timeoutSeconds = Number(flags.timeout);
       if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError('OPTION_OUT_OF_RANGE', `invalid timeout "${flags.timeout}"`);
       const amcheck = AMCHECK_MODES.find((mode) => mode === flags.amcheck);
       if (amcheck === undefined) throw new UsageError('OPTION_INVALID', `invalid amcheck mode "${flags.amcheck}", must be "auto", "pg_amcheck", "sql" or "off"`);
       if (flags.skipChecksums === true && !flags.verify) throw new UsageError('OPTION_CONFLICT', '--skip-checksums and --no-verify cannot be used together');
+      const target = pickTarget({
+        ...(flags.targetTime === undefined ? {} : { time: flags.targetTime }),
+        ...(flags.targetLsn === undefined ? {} : { lsn: flags.targetLsn }),
+        ...(flags.targetName === undefined ? {} : { name: flags.targetName }),
+        ...(flags.targetImmediate === true ? { immediate: true } : {}),
+      });
+      let restoreCommand = flags.restoreCommand;
+      let chosen: BackupRecord | null = null;
+      if (flags.repo !== undefined) {
+        if (dir !== undefined) throw new UsageError('OPTION_CONFLICT', 'a backup directory cannot be given with --repo');
+        if (restoreCommand !== undefined) throw new UsageError('OPTION_CONFLICT', '--restore-command cannot be used with --repo');
+        const source = await repositoryRestoreSource(flags.repo, target);
+        for (const warning of source.warnings) io.stderr.write(`pgconvoy: warning: ${warning}\n`);
+        chosen = source.backup;
+        dir = source.backupDir;
+        restoreCommand = source.restoreCommand;
+      }
+      if (dir === undefined) throw new UsageError('OPTION_INVALID', 'no backup specified', { hint: 'Give a backup directory, or a repository with --repo.' });
       const report = await runDrill(dir, {
         timeoutMs: timeoutSeconds * 1000, checks: flags.check, database: flags.dbname, user: flags.username,
         keep: flags.keep === true, verify: flags.verify, verifyChecksums: flags.skipChecksums !== true, amcheck,
         heapallindexed: flags.heapallindexed === true, settings: parseSettings(flags.set), signal: io.signal,
         ...(flags.pgBindir === undefined ? {} : { pgBindir: flags.pgBindir }),
-        ...(flags.restoreCommand === undefined ? {} : { restoreCommand: flags.restoreCommand }),
+        ...(restoreCommand === undefined ? {} : { restoreCommand }),
+        ...(target === undefined ? {} : { target }),
         ...(flags.verbose === true ? { onStage: (message: string) => io.stderr.write(`pgconvoy: ${message}\n`) } : {}),
       });
-      if (flags.json === true) io.stdout.write(`${JSON.stringify(report)}\n`);
-      else io.stdout.write(`${describeDrill(report).join('\n')}\n`);
+      if (flags.json === true) {
+        io.stdout.write(`${JSON.stringify({ ...report, ...(chosen === null ? {} : { repositoryBackup: chosen.id }), target: target ?? null })}\n`);
+      } else {
+        io.stdout.write(`${[...(chosen === null ? [] : [describeRepositoryBackup(chosen)]), ...describeDrill(report, target)].join('\n')}\n`);
+      }
       if (report.failure !== null) {
         io.stderr.write(`pgconvoy: error: drill failed at ${report.failure.stage}: ${report.failure.message}\n`);
         io.setExitStatus(1);
@@ -85,7 +122,7 @@ export function parseSettings(items: readonly string[]): Record<string, SettingV
   return settings;
 }
 
-export function describeDrill(report: DrillReport): string[] {
+export function describeDrill(report: DrillReport, target?: RecoveryTarget): string[] {
   const verdict = report.ok ? 'PASSED' : `FAILED at ${report.failure?.stage ?? '?'}`;
   const lines = [`drill of "${report.backupDir}": ${verdict} in ${report.seconds.toFixed(1)} s`];
   const row = (name: string, text: string): void => {
@@ -99,6 +136,7 @@ export function describeDrill(report: DrillReport): string[] {
   if (report.restoreSeconds !== null) {
     row('restored', `in ${report.restoreSeconds.toFixed(1)} s into "${report.scratchDir}" (${report.kept ? 'kept' : 'removed'})`);
   }
+  if (target !== undefined) row('target', target.kind === 'immediate' ? 'immediate' : `${target.kind} "${target.value}"`);
   const recovery = report.recovery;
   if (recovery !== null) {
     const consistent = recovery.secondsToConsistency === null ? 'consistency not logged'

@@ -4,20 +4,15 @@
  * only translates the command line into RestoreOptions and the result into text; the work is in src/restore.
  * The summary goes to stdout (or one JSON object with --json), warnings to stderr.
  */
-import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors/index.ts';
 import { parseTablespaceMapping } from '../../backup/option-values.ts';
 import { renderSettings } from '../../cluster/server-files.ts';
 import { pickTarget, restoreBackup, type RecoveryRequest, type RestoreResult, type TargetAction } from '../../restore/index.ts';
 import { formatLsn } from '../../util/lsn.ts';
-import { BACKUP_DIR_NAME, BACKUPS_PREFIX, listBackups, type BackupRecord } from '../../repository/backup-catalog.ts';
-import { chooseBackup } from '../../repository/backup-choice.ts';
-import { LocalStorage } from '../../repository/storage.ts';
-import { WAL_PREFIX } from '../../repository/wal-catalog.ts';
-import { canTraverse, serverRunAs } from '../../cluster/os-user.ts';
+import type { BackupRecord } from '../../repository/backup-catalog.ts';
+import { describeRepositoryBackup, repositoryRestoreSource } from '../../repository/restore-source.ts';
 import type { CliIo } from '../cli-io.ts';
-import { selfCommand, shellQuote } from '../self-command.ts';
 import { formatBytes } from '../format-bytes.ts';
 import type { RegisterCommand } from './index.ts';
 
@@ -82,13 +77,11 @@ export const registerRestore: RegisterCommand = (program: Command, io: CliIo) =>
       if (flags.repo !== undefined) {
         if (dir !== undefined) throw new UsageError('OPTION_CONFLICT', 'a backup directory cannot be given with --repo');
         if (request.restoreCommand !== undefined) throw new UsageError('OPTION_CONFLICT', '--restore-command cannot be used with --repo');
-        const storage = new LocalStorage(resolve(flags.repo));
-        chosen = chooseBackup(await listBackups(storage), request.target, storage.location);
-        dir = storage.directoryFor(`${BACKUPS_PREFIX}/${chosen.id}/${BACKUP_DIR_NAME}`);
-        request = { ...request, restoreCommand: selfCommand(['archive-get', '--repo', shellQuote(storage.location), '%f', '%p']) };
-        if (!canTraverse(join(storage.location, WAL_PREFIX, 'segment'), serverRunAs())) {
-          io.stderr.write(`pgconvoy: warning: the postgres OS user cannot reach "${storage.location}": its restore_command will fail\n`);
-        }
+        const source = await repositoryRestoreSource(flags.repo, request.target);
+        for (const warning of source.warnings) io.stderr.write(`pgconvoy: warning: ${warning}\n`);
+        chosen = source.backup;
+        dir = source.backupDir;
+        request = { ...request, restoreCommand: source.restoreCommand };
       }
       if (dir === undefined) throw new UsageError('OPTION_INVALID', 'no backup specified', { hint: 'Give a backup directory, or a repository with --repo.' });
       const result = await restoreBackup(dir, {
@@ -104,7 +97,7 @@ export const registerRestore: RegisterCommand = (program: Command, io: CliIo) =>
       });
       for (const warning of result.warnings) io.stderr.write(`pgconvoy: warning: ${warning}\n`);
       if (flags.json === true) io.stdout.write(`${JSON.stringify({ ...restoreJson(result), ...(chosen === null ? {} : { repositoryBackup: chosen.id }) })}\n`);
-      else io.stdout.write(`${[...(chosen === null ? [] : [`repository backup ${chosen.id} ("${chosen.label}", ended ${chosen.endLsn} at ${chosen.endTime})`]), ...describeRestore(result)].join('\n')}\n`);
+      else io.stdout.write(`${[...(chosen === null ? [] : [describeRepositoryBackup(chosen)]), ...describeRestore(result)].join('\n')}\n`);
     });
 };
 

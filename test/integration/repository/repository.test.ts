@@ -7,6 +7,8 @@
  * batches of marked rows, started on a real postgres; a backup killed with SIGKILL never in the catalog; then
  * `expire --keep 1` keeps the newest backup and its WAL, which restores to the end of the archive with every row.
  * `archive -Z` with each method: compressed segments hold the cluster's bytes, and a restore replays them.
+ * `drill --repo` on a repository written by archive + backup --repo: to the end of the archive (every marked row),
+ * and to a time between two batches of marked rows (only the first batch); a directory with --repo is refused.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -376,3 +378,44 @@ async function checkPitr(repo: string, targetTime: string, install: PgInstall): 
     await server.stop('immediate');
   }
 }
+
+test('drill --repo: to the end of the archive and to a target time, through archive-get; a backup directory with --repo is refused', { skip }, async () => {
+  const repo = await tmpDir('repo-drill');
+  const archive = startArchive(['--repo', repo, '-d', conninfo('archive_drill'), '--slot', 'archive_drill', '--create-slot']);
+  await waitStreaming(archive, 'archive_drill');
+  const load = startPgbench(cluster, { seconds: 4, clients: 2 });
+  const backup = await runCli(['backup', '--repo', repo, '-d', conninfo('backup_drill'), '-c', 'fast', '--json'], { timeoutMs: 180_000 });
+  assert.equal(backup.status, 0, backup.stderr);
+  await load.done;
+  await psql(cluster, 'CREATE TABLE drill_marks (id int, batch int)');
+  await psql(cluster, 'INSERT INTO drill_marks SELECT g, 1 FROM generate_series(1, 10) g');
+  await sleep(1200);
+  const [[targetTime] = []] = await psql(cluster, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'");
+  await sleep(1200);
+  await psql(cluster, 'INSERT INTO drill_marks SELECT g, 2 FROM generate_series(11, 20) g');
+  await switchAndWaitArchived('archive_drill');
+  await stopArchive(archive);
+  await psql(cluster, "SELECT pg_drop_replication_slot('archive_drill')");
+  await chownForServer(repo, { recursive: true }); // archive-get runs as the postgres OS user
+  const backupId = (JSON.parse(backup.stdout) as { id: string }).id;
+
+  const drill = async (args: string[]): Promise<{ ok: boolean; repositoryBackup: string; target: unknown }> => {
+    const result = await runCli(['drill', '--repo', repo, '--json', ...args], { timeoutMs: 300_000 });
+    assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+    const report = JSON.parse(result.stdout) as { ok: boolean; repositoryBackup: string; target: unknown };
+    return { ok: report.ok, repositoryBackup: report.repositoryBackup, target: report.target };
+  };
+  const toEnd = await drill(['--check', 'SELECT count(*) FILTER (WHERE batch = 1) = 10 AND count(*) FILTER (WHERE batch = 2) = 10 FROM drill_marks',
+    '--check', 'SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(bbalance) FROM pgbench_branches)']);
+  assert.deepEqual(toEnd, { ok: true, repositoryBackup: backupId, target: null });
+  const toTime = await drill(['--target-time', targetTime as string,
+    '--check', 'SELECT count(*) FILTER (WHERE batch = 1) = 10 AND count(*) FILTER (WHERE batch = 2) = 0 FROM drill_marks']);
+  assert.deepEqual(toTime, { ok: true, repositoryBackup: backupId, target: { kind: 'time', value: targetTime } });
+
+  const both = await runCli(['drill', join(repo, 'backups'), '--repo', repo]);
+  assert.equal(both.status, 1);
+  assert.match(both.stderr, /a backup directory cannot be given with --repo/);
+  const tooEarly = await runCli(['drill', '--repo', repo, '--target-time', '2000-01-01 00:00:00+00']);
+  assert.equal(tooEarly.status, 1);
+  assert.match(tooEarly.stderr, /no backup in repository ".*" ends before recovery target time/);
+});
