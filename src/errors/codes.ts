@@ -47,8 +47,9 @@ export const ERROR_CODES = {
   MANIFEST_MISMATCH: 'verify',
   WAL_INVALID: 'verify',
   BACKUP_INCOMPLETE: 'verify',
-  // repository: another cluster's, unreadable, or WAL that contradicts what it holds
+  // repository: another cluster's, unreadable, or WAL that contradicts what it holds; or busy with another expire
   REPOSITORY_MISMATCH: 'usage',
+  REPOSITORY_LOCKED: 'usage',
   REPOSITORY_INVALID: 'verify',
   WAL_CONFLICT: 'verify',
   // restore / drill

@@ -33,6 +33,10 @@ export const registerExpire: RegisterCommand = (program: Command, io: CliIo) => 
     .action(async (flags: ExpireFlags) => {
       const dryRun = flags.dryRun === true;
       const outcome = await expireRepository(new LocalStorage(flags.repo), retentionPolicy(flags), { dryRun });
+      const ended = outcome.tookOverLock;
+      if (ended !== null) {
+        io.stderr.write(`pgconvoy: warning: took over the lock of an expire that ended without releasing it (process ${ended.pid} on host "${ended.host}", started ${ended.startedAt})\n`);
+      }
       io.stdout.write(flags.json === true ? `${JSON.stringify(outcomeJson(outcome, dryRun))}\n` : outcomeText(outcome, dryRun));
     });
 };
@@ -66,6 +70,7 @@ function outcomeJson(outcome: ExpireOutcome, dryRun: boolean): object {
     removedWal: outcome.removeWal,
     walKeptFromLsn: walKeptFromLsn(outcome),
     leftoverTrash: outcome.leftoverTrash,
+    tookOverLock: outcome.tookOverLock,
   };
 }
 

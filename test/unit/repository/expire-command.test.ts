@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { registerExpire } from '../../../src/cli/commands/expire.ts';
@@ -45,7 +48,7 @@ test('--keep 2: the oldest backup and the WAL before the next one go; info reads
   const result = await expire(['--repo', repo, '--keep', '2', '--json']);
   assert.equal(result.status, 0);
   assert.deepEqual(JSON.parse(result.stdout), {
-    dryRun: false, removedBackups: [OLD], keptBackups: [MID, NEW], removedWal: [seg(1), seg(2), seg(3)], walKeptFromLsn: '0/4000000', leftoverTrash: [],
+    dryRun: false, removedBackups: [OLD], keptBackups: [MID, NEW], removedWal: [seg(1), seg(2), seg(3)], walKeptFromLsn: '0/4000000', leftoverTrash: [], tookOverLock: null,
   });
   assert.deepEqual(await readdir(join(repo, 'backups')), [MID, NEW]);
   assert.deepEqual(await readdir(join(repo, 'trash')), []);
@@ -88,4 +91,23 @@ test('refused: no policy, both policies, out-of-range values, a directory that i
   for (const value of ['0', '-2', 'x', '']) assert.equal((await expire(['--repo', repo, '--keep-days', value])).code, 'OPTION_OUT_OF_RANGE', value);
   assert.equal((await expire(['--repo', await scratchDir('not-a-repo'), '--keep', '1'])).code, 'REPOSITORY_INVALID');
   assert.deepEqual(await readdir(join(repo, 'backups')), [OLD, MID, NEW]);
+});
+
+test('an expire while another holds the lock is refused and removes nothing; a dead holder\'s lock is taken over, and released after', async (t) => {
+  const { repo } = await repositoryWithBackups();
+  const lockPath = join(repo, 'expire.lock');
+  const holder = spawn('sleep', ['60']);
+  t.after(() => holder.kill('SIGKILL'));
+  await writeFile(lockPath, JSON.stringify({ pid: holder.pid, host: hostname(), startedAt: '2025-01-01T00:00:00.000Z', token: 'aaaa' }));
+  for (const args of [['--keep', '1'], ['--keep', '1', '--dry-run']]) assert.equal((await expire(['--repo', repo, ...args])).code, 'REPOSITORY_LOCKED');
+  assert.deepEqual(await readdir(join(repo, 'backups')), [OLD, MID, NEW]);
+
+  holder.kill('SIGKILL');
+  await once(holder, 'exit');
+  const result = await expire(['--repo', repo, '--keep', '1', '--json']);
+  assert.equal(result.status, 0);
+  assert.deepEqual((JSON.parse(result.stdout) as { tookOverLock: unknown }).tookOverLock,
+    { pid: holder.pid, host: hostname(), startedAt: '2025-01-01T00:00:00.000Z', token: 'aaaa' });
+  assert.deepEqual(await readdir(join(repo, 'backups')), [NEW]);
+  assert.ok(!(await readdir(repo)).some((name) => name.includes('lock')), 'no lock left behind');
 });
