@@ -21,7 +21,7 @@ export interface ChartBar {
 
 export const CPU_TARGET = 1.5;
 
-const WIDTH = 860;
+const WIDTH = 1000;
 const ROW = 44;
 const LEFT = 250;
 const TOP = 44;
@@ -33,7 +33,7 @@ function escapeXml(text: string): string {
 
 export function renderChart(title: string, subtitle: string, bars: readonly ChartBar[]): string {
   const height = TOP + bars.length * ROW + 40;
-  const span = WIDTH - LEFT - 110;
+  const span = WIDTH - LEFT - 300;
   const x = (ratio: number): number => LEFT + Math.min(ratio, SCALE_MAX) / SCALE_MAX * span;
   const rows = bars.map((bar, index) => {
     const y = TOP + index * ROW;

@@ -40,7 +40,7 @@ function bars(results: BenchResults): ChartBar[] {
       const serveTarget = row.backups === 1 ? 1.1 : row.backups >= 10 ? 0.5 : 1;
       return [
         { label: `${row.backups} pg_basebackup via serve${where}`, ratio: row.serveSeconds / row.directSeconds, target: serveTarget, against: `vs directly (reads ${row.serveReads.toFixed(2)} vs ${row.directReads})` },
-        ...(Number.isNaN(row.fanOutSeconds) ? [] : [{ label: `1 pgconvoy, ${row.backups} -D${where}`, ratio: row.fanOutSeconds / row.directSeconds, against: `vs ${row.backups} pg_basebackup directly (reads 1 vs ${row.directReads})` }]),
+        ...(Number.isNaN(row.fanOutSeconds) ? [] : [{ label: `1 pgconvoy, ${row.backups} -D${where}`, ratio: row.fanOutSeconds / row.directSeconds, against: `vs ${row.backups} pg_basebackup (reads 1 vs ${row.directReads})` }]),
       ];
     }),
   ];
