@@ -9,8 +9,7 @@
  *   N at once     N pg_basebackup directly, N through `pgconvoy serve`, one pgconvoy with N destinations
  *                 (serve-bench.ts): wall time, failures, reads of the data directory
  *
- * Warm and cold rounds (page-cache.ts) for the one-backup and N-at-once parts; the cold ones drop the page cache
- * before every timed run. pgconvoy runs as installed (compiled, `npm run build`); --tsx runs the TypeScript.
+ * Warm and cold rounds (page-cache.ts) for every part; the cold ones drop the page cache before every timed run. pgconvoy runs as installed (compiled, `npm run build`); --tsx runs the TypeScript.
  * The case "bigger than memory on a slow disk" (cgroups) is deliberately not here yet.
  *
  * A section or case whose tool fails is reported and the others still run; the exit status is then 1, so CI
@@ -62,7 +61,7 @@ if (caches.includes('cold') && noCold !== null) {
 
 const cluster = await startBenchCluster(scale, log);
 let backup: SingleBenchRow[] = [];
-let verify: VerifyBenchResult | null = null;
+const verify: VerifyBenchResult[] = [];
 let serve: ServeBenchRow[] = [];
 try {
   const pgBasebackup = requireTool(cluster.install, 'pg_basebackup');
@@ -94,8 +93,10 @@ try {
     try {
       const target = join(work, 'verify-target');
       await measure([pgBasebackup, ...connection, '-X', 'fetch', '-Fp', '-D', target]);
-      log('');
-      verify = await runVerifyBench(target, { runs, useTsx: flags.has('tsx'), install: cluster.install, log, ...(flags.has('pgconvoy-bin') ? { bin: flags.get('pgconvoy-bin') as string } : {}) });
+      for (const cache of caches) {
+        log('');
+        verify.push(await runVerifyBench(target, { runs, useTsx: flags.has('tsx'), install: cluster.install, log, cache, ...(flags.has('pgconvoy-bin') ? { bin: flags.get('pgconvoy-bin') as string } : {}) }));
+      }
       await rm(target, { recursive: true, force: true });
     } catch (error) {
       fail('verify', error);

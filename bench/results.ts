@@ -19,7 +19,7 @@ export interface BenchResults {
   readonly caches: readonly string[];
   readonly targets: typeof TARGETS;
   readonly backup: readonly SingleBenchRow[];
-  readonly verify: VerifyBenchResult | null;
+  readonly verify: readonly VerifyBenchResult[];
   readonly serve: readonly ServeBenchRow[];
   /** section or case → why it did not run */
   readonly skipped: Readonly<Record<string, string>>;
@@ -33,14 +33,23 @@ function bars(results: BenchResults): ChartBar[] {
     ...results.backup.map((row) => ({
       label: `${row.scenario}${cold ? `, ${row.cache}` : ''}`, ratio: row.wallRatio, cpuRatio: row.cpuRatio, against: `vs ${row.reference}`,
     })),
-    ...(results.verify === null ? [] : [{ label: 'verify a plain backup', ratio: results.verify.pgconvoySeconds / results.verify.pgVerifybackupSeconds, against: 'vs pg_verifybackup' }]),
+    ...results.verify.map((row) => ({
+      label: `verify a plain backup${cold ? `, ${row.cache}` : ''}`, ratio: row.pgconvoySeconds / row.pgVerifybackupSeconds,
+      cpuRatio: row.pgconvoyCpuSeconds / row.pgVerifybackupCpuSeconds, against: 'vs pg_verifybackup',
+    })),
     ...results.serve.flatMap((row) => {
       const where = cold ? `, ${row.cache}` : '';
       // The issue's targets: one through serve at most 1.1 times directly, ten at most half.
       const serveTarget = row.backups === 1 ? 1.1 : row.backups >= 10 ? 0.5 : 1;
       return [
-        { label: `${row.backups} pg_basebackup via serve${where}`, ratio: row.serveSeconds / row.directSeconds, target: serveTarget, against: `vs directly (reads ${row.serveReads.toFixed(2)} vs ${row.directReads})` },
-        ...(Number.isNaN(row.fanOutSeconds) ? [] : [{ label: `1 pgconvoy, ${row.backups} -D${where}`, ratio: row.fanOutSeconds / row.directSeconds, against: `vs ${row.backups} pg_basebackup (reads 1 vs ${row.directReads})` }]),
+        {
+          label: `${row.backups} pg_basebackup via serve${where}`, ratio: row.serveSeconds / row.directSeconds, target: serveTarget,
+          cpuRatio: row.serveCpuSeconds / row.directCpuSeconds, against: `vs directly (reads ${row.serveReads.toFixed(2)} vs ${row.directReads})`,
+        },
+        ...(Number.isNaN(row.fanOutSeconds) ? [] : [{
+          label: `1 pgconvoy, ${row.backups} -D${where}`, ratio: row.fanOutSeconds / row.directSeconds,
+          cpuRatio: row.fanOutCpuSeconds / row.directCpuSeconds, against: `vs ${row.backups} pg_basebackup (reads 1 vs ${row.directReads})`,
+        }]),
       ];
     }),
   ];

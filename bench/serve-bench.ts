@@ -17,7 +17,6 @@
  * Called by backup-bench.ts on its cluster; run alone it builds its own (--scale=N, default 100).
  * Flags when alone: --scale=N, --runs=N (default 3), --sizes=1,4,10, --cold (cold rounds too), --tsx, --pgconvoy-bin=PATH.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { rm, statfs } from 'node:fs/promises';
 import { freemem } from 'node:os';
@@ -25,8 +24,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LocalCluster } from '../src/cluster/local-cluster.ts';
 import { tmpfsDir } from './backup-cases.ts';
-import { intFlag, measure, median, parseFlags, pgconvoyCommand, requireTool, startBenchCluster, table } from './common.ts';
+import { cpuSeconds, intFlag, measure, median, parseFlags, pgconvoyCommand, requireTool, startBenchCluster, table } from './common.ts';
 import { coldUnavailable, prepareCache, type CacheState } from './page-cache.ts';
+import { ServeProcess } from './serve-process.ts';
 
 export interface ServeBenchOptions {
   readonly runs: number;
@@ -50,6 +50,16 @@ export interface ServeBenchRow {
   readonly directReads: number;
   readonly serveReads: number;
   readonly fanOutReads: number;
+  /** CPU time (user+sys) of the group, medians: the clients added up; through serve, serve's own share too */
+  readonly directCpuSeconds: number;
+  readonly serveCpuSeconds: number;
+  /** of which serve itself */
+  readonly serveProcessCpuSeconds: number;
+  readonly fanOutCpuSeconds: number;
+  /** peak RSS: the largest pg_basebackup, serve's own (since it started), the one pgconvoy backup */
+  readonly clientPeakMb: number;
+  readonly servePeakMb: number;
+  readonly fanOutPeakMb: number;
   /** why the fan-out column is empty for this size */
   readonly fanOutSkipped?: string;
 }
@@ -57,56 +67,25 @@ export interface ServeBenchRow {
 type Way = 'direct' | 'serve' | 'fanOut';
 const LABELS: Record<Way, string> = { direct: 'directly          ', serve: 'through serve     ', fanOut: 'one pgconvoy, N -D' };
 
-/** serve as a child process, its JSON log followed for the listening port and the read counter. */
-class ServeProcess {
-  readonly #child: ChildProcess;
-  #dataBytesRead = 0;
-  readonly port: Promise<number>;
-
-  constructor(command: readonly string[], cluster: LocalCluster) {
-    this.#child = spawn(command[0] as string, [...command.slice(1), 'serve', '--pgdata', cluster.dataDir,
-      '-d', `host=${cluster.host} port=${cluster.port} user=postgres dbname=postgres`,
-      '--listen', '127.0.0.1:0', '--log-format', 'json', '--max-backups', '32'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let partial = '';
-    let tail = '';
-    this.port = new Promise((resolve, reject) => {
-      this.#child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-        tail = (tail + text).slice(-4000);
-        const lines = (partial + text).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
-          if (!line.startsWith('{')) continue;
-          const event = JSON.parse(line) as Record<string, unknown>;
-          if (event['event'] === 'listening') resolve(Number(event['port']));
-          if (event['event'] === 'backup-end') this.#dataBytesRead = Math.max(this.#dataBytesRead, Number(event['serveDataBytesRead']));
-        }
-      });
-      this.#child.once('exit', (code) => reject(new Error(`serve exited (${code ?? 'signal'}) before listening:\n${tail}`)));
-    });
-  }
-
-  /** Data-directory bytes read so far, as of the last backup that ended. */
-  get dataBytesRead(): number {
-    return this.#dataBytesRead;
-  }
-
-  async stop(): Promise<void> {
-    if (this.#child.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
-    this.#child.kill('SIGTERM');
-    await exited;
-  }
+interface Group {
+  readonly seconds: number;
+  readonly failures: number;
+  /** CPU time of the clients that succeeded, added up */
+  readonly cpuSeconds: number;
+  /** the largest client's peak RSS */
+  readonly peakRssMb: number;
 }
 
-/** N runs of `command` started together: wall time until the last ends, and how many failed. */
-async function together(count: number, command: readonly string[], log: (line: string) => void): Promise<{ seconds: number; failures: number }> {
+/** N runs of `command` started together: wall time until the last ends, how many failed, their CPU and RSS. */
+async function together(count: number, command: readonly string[], log: (line: string) => void): Promise<Group> {
   const started = performance.now();
   const results = await Promise.allSettled(Array.from({ length: count }, () => measure(command)));
   const seconds = (performance.now() - started) / 1000;
   const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+  const done = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const first = failed[0]?.reason;
   if (first !== undefined) log(`  ${failed.length} of ${count} failed; the first: ${String(first instanceof Error ? first.message : first).split('\n').slice(-2).join(' ')}`);
-  return { seconds, failures: failed.length };
+  return { seconds, failures: failed.length, cpuSeconds: done.reduce((sum, m) => sum + cpuSeconds(m), 0), peakRssMb: Math.max(0, ...done.map((m) => m.peakRssMb)) };
 }
 
 /** Why one pgconvoy run with `backups` tar destinations on tmpfs should not run here, or null. */
@@ -144,6 +123,9 @@ export async function runServeBench(cluster: LocalCluster, opts: ServeBenchOptio
         if (skipFanOut !== null) opts.log(`serve ${backups} at once: one pgconvoy with ${backups} destinations skipped: ${skipFanOut}`);
         const ways: Way[] = skipFanOut === null ? ['direct', 'serve', 'fanOut'] : ['direct', 'serve'];
         const times: Record<Way, number[]> = { direct: [], serve: [], fanOut: [] };
+        const cpu: Record<Way, number[]> = { direct: [], serve: [], fanOut: [] };
+        const serveOwnCpu: number[] = [];
+        const peaks: Record<Way, number> = { direct: 0, serve: 0, fanOut: 0 };
         const failures: Record<Way, number> = { direct: 0, serve: 0, fanOut: 0 };
         let serveRead = 0;
         for (let run = 0; run < opts.runs; run += 1) {
@@ -152,15 +134,21 @@ export async function runServeBench(cluster: LocalCluster, opts: ServeBenchOptio
           for (const way of order) {
             await prepareCache(cache);
             const readBefore = serve.dataBytesRead;
+            const usageBefore = await serve.usage();
             const result = way === 'fanOut' ? await alone(fanOut(backups, run), opts.log)
               : backups === 1 ? await alone(way === 'direct' ? direct : through, opts.log)
               : await together(backups, way === 'direct' ? direct : through, opts.log);
             // Untimed: the copies leave tmpfs at once, so the memory is free again for the next run.
             if (way === 'fanOut') await Promise.all(fanOut(backups, run).filter((arg) => arg.startsWith(shm)).map((dir) => rm(dir, { recursive: true, force: true })));
+            const serveCpu = (await serve.usage()).cpuSeconds - usageBefore.cpuSeconds;
             times[way].push(result.seconds);
             failures[way] += result.failures;
+            peaks[way] = Math.max(peaks[way], result.peakRssMb);
+            cpu[way].push(result.cpuSeconds + (way === 'serve' ? serveCpu : 0));
+            if (way === 'serve') serveOwnCpu.push(serveCpu);
             if (way === 'serve') serveRead = Math.max(serveRead, serve.dataBytesRead - readBefore);
-            opts.log(`serve ${backups} at once, ${cache}, run ${run + 1}/${opts.runs}, ${LABELS[way]} ${result.seconds.toFixed(2)} s, ${result.failures} failed`);
+            opts.log(`serve ${backups} at once, ${cache}, run ${run + 1}/${opts.runs}, ${LABELS[way]} ${result.seconds.toFixed(2)} s, ` +
+              `CPU ${cpu[way].at(-1)?.toFixed(2) ?? '?'} s${way === 'serve' ? ` (serve ${serveCpu.toFixed(2)})` : ''}, ${result.failures} failed`);
           }
         }
         rows.push({
@@ -169,6 +157,9 @@ export async function runServeBench(cluster: LocalCluster, opts: ServeBenchOptio
           directFailures: failures.direct, serveFailures: failures.serve, fanOutFailures: failures.fanOut,
           // Every walsender reads every file; one pgconvoy run has one walsender, whatever its destinations.
           directReads: backups, serveReads: oneRead === 0 ? Number.NaN : serveRead / oneRead, fanOutReads: skipFanOut === null ? 1 : Number.NaN,
+          directCpuSeconds: median(cpu.direct), serveCpuSeconds: median(cpu.serve), serveProcessCpuSeconds: median(serveOwnCpu),
+          fanOutCpuSeconds: skipFanOut === null ? median(cpu.fanOut) : Number.NaN,
+          clientPeakMb: Math.max(peaks.direct, peaks.serve), servePeakMb: (await serve.usage()).peakRssMb, fanOutPeakMb: skipFanOut === null ? peaks.fanOut : Number.NaN,
           ...(skipFanOut === null ? {} : { fanOutSkipped: skipFanOut }),
         });
       }
@@ -181,7 +172,7 @@ export async function runServeBench(cluster: LocalCluster, opts: ServeBenchOptio
 }
 
 /** One run of `command` as a group of one: its wall time, and whether it failed. */
-async function alone(command: readonly string[], log: (line: string) => void): Promise<{ seconds: number; failures: number }> {
+async function alone(command: readonly string[], log: (line: string) => void): Promise<Group> {
   return together(1, command, log);
 }
 
@@ -190,11 +181,14 @@ function printTable(rows: readonly ServeBenchRow[], opts: ServeBenchOptions, one
   opts.log('');
   opts.log(`N at once: N pg_basebackup directly, N through pgconvoy serve, one pgconvoy backup with N destinations; ${opts.runs} run(s), medians; ` +
     `reads of the data directory in units of one backup's ${(oneRead / 1048576).toFixed(0)} MB; target for serve: 1 at most 1.1, 10 at most 0.5 of directly`);
-  opts.log(table(['backups at once', 'cache', 'direct s', 'serve s', 'serve ratio', 'one pgconvoy s', 'its ratio', 'failed d/s/p', 'reads direct', 'reads serve', 'reads pgconvoy'], rows.map((row) => [
+  opts.log(table(['N', 'cache', 'direct s', 'serve s', 'ratio', '1 pgconvoy s', 'ratio', 'CPU s d/s/p', 'failed d/s/p', 'reads d/s/p', 'peak MB client/serve/p'], rows.map((row) => [
     String(row.backups), row.cache, row.directSeconds.toFixed(2), row.serveSeconds.toFixed(2), (row.serveSeconds / row.directSeconds).toFixed(2),
     fixed(row.fanOutSeconds), fixed(row.fanOutSeconds / row.directSeconds),
-    `${row.directFailures}/${row.serveFailures}/${row.fanOutFailures}`, row.directReads.toFixed(2), row.serveReads.toFixed(2), fixed(row.fanOutReads),
+    `${row.directCpuSeconds.toFixed(2)}/${row.serveCpuSeconds.toFixed(2)}/${fixed(row.fanOutCpuSeconds)}`,
+    `${row.directFailures}/${row.serveFailures}/${row.fanOutFailures}`, `${row.directReads.toFixed(2)}/${row.serveReads.toFixed(2)}/${fixed(row.fanOutReads)}`,
+    `${row.clientPeakMb.toFixed(0)}/${row.servePeakMb.toFixed(0)}/${Number.isNaN(row.fanOutPeakMb) ? 'skipped' : row.fanOutPeakMb.toFixed(0)}`,
   ])));
+  opts.log('  d: N pg_basebackup directly; s: N through serve (CPU: the clients and serve itself); p: one pgconvoy backup with N destinations');
   opts.log(`  direct: ${commands.direct.join(' ')} > /dev/null (N at once)`);
   opts.log(`  serve:  ${commands.through.join(' ')} > /dev/null (N at once)`);
   opts.log(`  one pgconvoy, e.g. N=2: ${commands.fanOut.join(' ')}`);
