@@ -17,7 +17,7 @@
  * dropping caches, pgBackRest not installable) is skipped with the reason printed and does not fail the run.
  * Every figure goes to bench/results/<timestamp>.json and latest.json, the ratios to latest.svg (results.ts).
  *
- * Flags: --scale=N (default 100), --runs=N (default 5), --cache=warm,cold (default both),
+ * Flags: --scale=N (default 100), --runs=N (default 5), --cache=warm,cold (default both; --warm, --cold: one),
  * --only=tar-pipe,tar-devnull,plain-tmpfs,plain-disk,fan-out-3,pgbackrest, --serve-sizes=1,4,10, --no-verify,
  * --no-serve, --tsx, --pgconvoy-bin=PATH (another build's bin/pgconvoy.js),
  * --quick (scale 10, one run, every section and both cache states still exercised: CI runs
@@ -51,7 +51,8 @@ const fail = (what: string, error: unknown): void => {
   log(`FAILED ${what}: ${failed[what]}`);
 };
 
-let caches = (flags.get('cache') ?? 'warm,cold').split(',') as CacheState[];
+// --warm and --cold are short for --cache=warm and --cache=cold.
+let caches = (flags.get('cache') ?? (flags.has('cold') ? 'cold' : flags.has('warm') ? 'warm' : 'warm,cold')).split(',') as CacheState[];
 if (caches.some((cache) => cache !== 'warm' && cache !== 'cold')) throw new Error('--cache takes warm, cold or warm,cold');
 const noCold = coldUnavailable();
 if (caches.includes('cold') && noCold !== null) {

@@ -117,7 +117,7 @@ function printTable(rows: readonly SingleBenchRow[], opts: SingleBenchOptions): 
       row.scenario, row.cache, row.reference,
       row.referenceSeconds.toFixed(2), row.pgconvoySeconds.toFixed(2), `${row.wallRatio.toFixed(2)} ${mark(row.meetsTargets.wall)}`,
       row.referenceCpuSeconds.toFixed(2), row.pgconvoyCpuSeconds.toFixed(2), `${row.cpuRatio.toFixed(2)} ${mark(row.meetsTargets.cpu)}`,
-      row.referencePeakMb.toFixed(0), `${row.pgconvoyPeakMb.toFixed(0)} ${mark(row.meetsTargets.rss)}`,
+      row.referencePeakMb.toFixed(0), `${row.pgconvoyPeakMb.toFixed(1)} ${mark(row.meetsTargets.rss)}`,
     ]),
   ));
   opts.log('');
