@@ -10,6 +10,7 @@ import { renderChart, type ChartBar } from './chart.ts';
 import { REPO_ROOT } from './common.ts';
 import type { ServeBenchRow } from './serve-bench.ts';
 import { TARGETS, type SingleBenchRow } from './single-bench.ts';
+import type { SlowDiskResult } from './slow-disk-bench.ts';
 import type { VerifyBenchResult } from './verify-bench.ts';
 
 export interface BenchResults {
@@ -21,6 +22,7 @@ export interface BenchResults {
   readonly backup: readonly SingleBenchRow[];
   readonly verify: readonly VerifyBenchResult[];
   readonly serve: readonly ServeBenchRow[];
+  readonly slowDisk: SlowDiskResult | null;
   /** section or case → why it did not run */
   readonly skipped: Readonly<Record<string, string>>;
   /** section → the error that broke it */
@@ -52,6 +54,11 @@ function bars(results: BenchResults): ChartBar[] {
         }]),
       ];
     }),
+    // The issue's targets: drifting arrivals at most 0.7 times the wall time of directly; together no slower.
+    ...(results.slowDisk?.rows ?? []).map((row) => ({
+      label: `slow disk: ${row.backups} ${row.arrival} via serve`, ratio: row.serveSeconds / row.directSeconds, target: row.arrival === 'together' ? 1 : 0.7,
+      against: `vs directly (disk reads ${row.serveDiskReads.toFixed(2)} vs ${row.directDiskReads.toFixed(2)})`,
+    })),
   ];
 }
 
