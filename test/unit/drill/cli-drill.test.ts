@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeDrill, parseSettings } from '../../../src/cli/commands/drill.ts';
+import { describeDrill, parseSettings, registerDrill } from '../../../src/cli/commands/drill.ts';
 import type { DrillReport } from '../../../src/drill/index.ts';
 import { ConvoyError } from '../../../src/errors/index.ts';
+import { runCommand } from '../repository/repo-fixtures.ts';
+import { scratchDir } from '../repository/scratch-dirs.ts';
 
 const PASSED: DrillReport = {
   ok: true, backupDir: '/b', format: 'tar', major: 15, bindir: '/usr/lib/postgresql/15/bin', scratchDir: '/tmp/s', kept: false,
@@ -45,4 +47,21 @@ test('--set NAME=VALUE', () => {
   assert.deepEqual(parseSettings(['shared_buffers=128MB', 'work_mem = 4MB', 'search_path=a=b']), { shared_buffers: '128MB', work_mem: '4MB', search_path: 'a=b' });
   assert.throws(() => parseSettings(['=x']), (error) => error instanceof ConvoyError && error.code === 'OPTION_INVALID');
   assert.throws(() => parseSettings(['novalue']), (error) => error instanceof ConvoyError && error.code === 'OPTION_INVALID');
+});
+
+test('the text report names the recovery target after the backup', () => {
+  const lines = describeDrill(PASSED, { kind: 'time', value: '2025-01-31 12:00:00+00' });
+  const at = lines.findIndex((line) => line.startsWith('  target:'));
+  assert.equal(lines[at], '  target:        time "2025-01-31 12:00:00+00"');
+  assert.ok(lines[at - 1]?.startsWith('  restored:') === true && lines[at + 1]?.startsWith('  recovery:') === true, lines.join('\n'));
+  assert.ok(describeDrill(PASSED, { kind: 'immediate' }).includes('  target:        immediate'));
+  assert.ok(!describeDrill(PASSED).some((line) => line.startsWith('  target:')));
+});
+
+test('refused before anything runs: a backup directory with --repo, --restore-command with --repo, no backup, two targets', async () => {
+  const repo = await scratchDir('drill-repo');
+  assert.equal((await runCommand(registerDrill, 'drill', ['/some/backup', '--repo', repo])).code, 'OPTION_CONFLICT');
+  assert.equal((await runCommand(registerDrill, 'drill', ['--repo', repo, '--restore-command', 'cp x y'])).code, 'OPTION_CONFLICT');
+  assert.equal((await runCommand(registerDrill, 'drill', [])).code, 'OPTION_INVALID');
+  assert.equal((await runCommand(registerDrill, 'drill', ['--repo', repo, '--target-immediate', '--target-name', 'n'])).code, 'OPTION_CONFLICT');
 });
