@@ -39,13 +39,9 @@ export interface HeldLock {
 /** Tokens of the locks this process holds, so that its own pid in a record can be told apart from a reused one. */
 const heldHere = new Set<string>();
 
-export function lockKey(name: string): string {
-  return `${name}.lock`;
-}
-
 /** Takes the lock `name` or throws REPOSITORY_LOCKED naming its live (or unknowable) holder. */
 export async function acquireLock(storage: RepositoryStorage, name: string): Promise<HeldLock> {
-  const key = lockKey(name);
+  const key = `${name}.lock`;
   const { mine, previous } = await claim(storage, key, name);
   return { tookOver: previous, release: () => releaseIfMine(storage, key, mine.token) };
 }
