@@ -14,6 +14,8 @@
  * held), must restore with `restore --repo` to the end of the archive on a real postgres (the marked rows and the
  * pgbench invariant), and the next expire must complete (taking over the killed one's lock if it held it), leaving
  * the policy's backups, no trash and no lock.
+ *
+ * After every trial, as in every fault file: the cluster holds no walsender, backup or slot of ours.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -31,7 +33,7 @@ import {
   checkPgbenchInvariant, installFor, psql, restoreAndStart, startCluster, startPgbench, tmpDir, type PgInstall, type TestCluster,
 } from '../integration/harness.ts';
 import { startCli, type RunningCli } from '../integration/concurrency/helpers.ts';
-import { FaultTally, trials, waitFor, SETTLE_CEILING_MS } from './fault-kit.ts';
+import { expectClean, FaultTally, trials, waitFor, SETTLE_CEILING_MS } from './fault-kit.ts';
 
 const execFileAsync = promisify(execFile);
 const tally = new FaultTally();
@@ -215,6 +217,7 @@ test('archive into a repository on a full disk: stops naming the disk full, lose
       assert.ok(resumed.wal.segments >= 1 && resumed.wal.segments > before, `${resumed.wal.segments} segments after the restart, ${before} before`);
       if (seen.size > 0) assert.equal(resumed.wal.firstSegment, [...seen.keys()].sort()[0]);
       await expectNothingLost(repo, seen);
+      await expectClean(cluster);
       return before === 0 ? 'stopped before a segment was complete, resumed' : 'stopped with segments kept, resumed';
     } finally {
       await rm(repo, { recursive: true, force: true });
@@ -334,6 +337,7 @@ test('expire killed with SIGKILL at random moments: info reads what is left, res
       assert.deepEqual(final.wal.gaps, []);
       assert.deepEqual(await readdir(join(repo, 'trash')).catch(() => []), []);
       assert.deepEqual((await readdir(repo)).filter((name) => name.includes('lock')), [], 'no lock left');
+      await expectClean(cluster);
       return where;
     } finally {
       await rm(repo, { recursive: true, force: true });
