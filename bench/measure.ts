@@ -53,18 +53,27 @@ function finished(child: ChildProcess): Promise<{ status: number | null; stderr:
   });
 }
 
-/** Polls a process's peak RSS and CPU ticks while it lives (the fallback when GNU time is missing). */
+/** A live process's CPU time so far and its peak RSS, from /proc; rejects once the process is gone. */
+export async function procUsage(pid: number): Promise<{ userSeconds: number; sysSeconds: number; peakRssKb: number }> {
+  const [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/status`, 'utf8')]);
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    userSeconds: Number(fields[11] ?? 0) / CLOCK_TICKS, sysSeconds: Number(fields[12] ?? 0) / CLOCK_TICKS,
+    peakRssKb: Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0),
+  };
+}
+
+/** Polls a process's peak RSS and CPU time while it lives (the fallback when GNU time is missing). */
 function pollProc(pid: number): { stop(): { kb: number; user: number; sys: number } } {
   let kb = 0;
   let user = 0;
   let sys = 0;
   const timer = setInterval(() => {
-    readFile(`/proc/${pid}/status`, 'utf8').then((text) => (kb = Math.max(kb, Number(/^VmHWM:\s+(\d+) kB/m.exec(text)?.[1] ?? 0))), () => {});
-    readFile(`/proc/${pid}/stat`, 'utf8').then((text) => {
-      // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
-      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      user = Math.max(user, Number(fields[11] ?? 0) / CLOCK_TICKS);
-      sys = Math.max(sys, Number(fields[12] ?? 0) / CLOCK_TICKS);
+    procUsage(pid).then((usage) => {
+      kb = Math.max(kb, usage.peakRssKb);
+      user = Math.max(user, usage.userSeconds);
+      sys = Math.max(sys, usage.sysSeconds);
     }, () => {});
   }, 20);
   return { stop: () => (clearInterval(timer), { kb, user, sys }) };

@@ -4,11 +4,8 @@
  * from /proc. Does not judge what it sees; serve-bench.ts does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import type { LocalCluster } from '../src/cluster/local-cluster.ts';
-
-// Clock ticks per second of /proc/<pid>/stat: 100 on every Linux configuration node runs on.
-const CLOCK_TICKS = 100;
+import { procUsage } from './measure.ts';
 
 /** serve as a child process, its JSON log followed for the listening port and the read counter. */
 export class ServeProcess {
@@ -38,6 +35,11 @@ export class ServeProcess {
     });
   }
 
+  /** Its process id (to move it into a cgroup, say). */
+  get pid(): number {
+    return this.#child.pid ?? 0;
+  }
+
   /** Data-directory bytes read so far, as of the last backup that ended. */
   get dataBytesRead(): number {
     return this.#dataBytesRead;
@@ -48,12 +50,8 @@ export class ServeProcess {
    * section, so differences of this figure around a group are that group's share, exact to a clock tick.
    */
   async usage(): Promise<{ cpuSeconds: number; peakRssMb: number }> {
-    const pid = this.#child.pid ?? 0;
-    const [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/status`, 'utf8')]);
-    // After the parenthesised command name: utime and stime are the 14th and 15th fields of the line.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
-    return { cpuSeconds: ticks / CLOCK_TICKS, peakRssMb: Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024 };
+    const usage = await procUsage(this.pid);
+    return { cpuSeconds: usage.userSeconds + usage.sysSeconds, peakRssMb: usage.peakRssKb / 1024 };
   }
 
   async stop(): Promise<void> {

@@ -14,13 +14,14 @@
  * the cgroup (blkio.throttle.io_service_bytes), also as a multiple of one backup's size. The cgroups are removed
  * afterwards, whatever happened (processes are moved back to the root groups first).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalCluster } from '../src/cluster/local-cluster.ts';
-import { requireTool, table } from './common.ts';
+import { measure, requireTool, table } from './common.ts';
+import { coldUnavailable, prepareCache } from './page-cache.ts';
+import { ServeProcess } from './serve-process.ts';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 const GROUP_NAME = 'pgconvoy-bench';
@@ -54,9 +55,10 @@ export interface SlowDiskResult {
   readonly rows: readonly SlowDiskRow[];
 }
 
-/** Why this machine cannot run the case, or null when it can (cgroup v1 memory and blkio, as root). */
+/** Why this machine cannot run the case, or null when it can (dropping the page cache, cgroup v1 memory and blkio). */
 export function slowDiskUnavailable(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root (cgroups, dropping the page cache)';
+  const noCold = coldUnavailable();
+  if (noCold !== null) return noCold;
   for (const controller of ['memory', 'blkio']) {
     try {
       readdirSync(join(CGROUP_ROOT, controller));
@@ -67,7 +69,7 @@ export function slowDiskUnavailable(): string | null {
   return null;
 }
 
-/** A cgroup v1 group in one controller: created on construction's `create`, removed by `remove`. */
+/** A cgroup v1 group in one controller: made by `create`, removed by `remove`. */
 class Group {
   readonly path: string;
 
@@ -127,19 +129,6 @@ async function deviceOf(path: string): Promise<string> {
   return `${(dev >> 8) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}`;
 }
 
-async function dropPageCache(): Promise<void> {
-  await run(['sync']);
-  await writeFile('/proc/sys/vm/drop_caches', '3');
-}
-
-function run(argv: readonly string[]): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: 'ignore' });
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-}
-
 /** Bytes the group read from `device` so far. */
 async function diskBytesRead(group: Group, device: string): Promise<number> {
   const text = await group.read('blkio.throttle.io_service_bytes');
@@ -150,32 +139,13 @@ async function diskBytesRead(group: Group, device: string): Promise<number> {
 /** N pg_basebackup runs against host:port, started `gapMs` apart; wall time of the group and failures. */
 async function backupGroup(pgBasebackup: string, host: string, port: number, count: number, gapMs: number): Promise<{ seconds: number; failures: number }> {
   const started = performance.now();
-  const runs: Array<Promise<number | null>> = [];
+  const runs: Array<Promise<unknown>> = [];
   for (let index = 0; index < count; index += 1) {
     if (index > 0 && gapMs > 0) await sleep(gapMs);
-    runs.push(run([pgBasebackup, '-h', host, '-p', String(port), '-U', 'postgres', '-w', '-c', 'fast', '-X', 'none', '-Ft', '-D', '-']));
+    runs.push(measure([pgBasebackup, '-h', host, '-p', String(port), '-U', 'postgres', '-w', '-c', 'fast', '-X', 'none', '-Ft', '-D', '-']));
   }
-  const codes = await Promise.all(runs);
-  return { seconds: (performance.now() - started) / 1000, failures: codes.filter((code) => code !== 0).length };
-}
-
-/** serve beside the cluster as a child process; resolves with it once it listens. */
-async function startServe(command: readonly string[], cluster: LocalCluster): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(command[0] as string, [...command.slice(1), 'serve', '--pgdata', cluster.dataDir,
-    '-d', `host=${cluster.host} port=${cluster.port} user=postgres dbname=postgres`,
-    '--listen', '127.0.0.1:0', '--log-format', 'json', '--max-backups', '32'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let partial = '';
-    child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-      const lines = (partial + text).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.startsWith('{') && (JSON.parse(line) as { event?: string }).event === 'listening') resolve(Number((JSON.parse(line) as { port: number }).port));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited (${code ?? 'signal'}) before listening`)));
-  });
-  return { child, port };
+  const outcomes = await Promise.allSettled(runs);
+  return { seconds: (performance.now() - started) / 1000, failures: outcomes.filter((outcome) => outcome.status === 'rejected').length };
 }
 
 export async function runSlowDiskBench(cluster: LocalCluster, options: SlowDiskOptions): Promise<SlowDiskResult> {
@@ -188,7 +158,7 @@ export async function runSlowDiskBench(cluster: LocalCluster, options: SlowDiskO
   const disk = new Group('blkio', GROUP_NAME);
   const setup = `cgroup v1: cluster memory ${options.memoryMb} MB, serve memory ${options.memoryMb} + ${options.serveProcessMb} MB, ` +
     `reads from ${device} throttled to ${options.readMbps} MB/s, page cache dropped before each group`;
-  let serve: { child: ChildProcess; port: number } | null = null;
+  let serve: ServeProcess | null = null;
   try {
     await clusterMemory.create({ 'memory.limit_in_bytes': String(memoryBytes) });
     await serveMemory.create({ 'memory.limit_in_bytes': String(memoryBytes + options.serveProcessMb * 1024 * 1024) });
@@ -198,29 +168,30 @@ export async function runSlowDiskBench(cluster: LocalCluster, options: SlowDiskO
     await disk.add(pids);
     log(`slow disk: ${setup}; ${pids.length} cluster processes moved`);
 
-    await dropPageCache();
+    await prepareCache('cold');
     const before = await diskBytesRead(disk, device);
     const one = await backupGroup(pgBasebackup, cluster.host, cluster.port, 1, 0);
     const oneBackupBytes = (await diskBytesRead(disk, device)) - before;
     if (one.failures > 0) throw new Error('one pg_basebackup -X none failed in the cgroup');
     log(`slow disk: one backup alone ${one.seconds.toFixed(1)} s, ${(oneBackupBytes / 2 ** 20).toFixed(0)} MB read from the disk`);
 
-    serve = await startServe(options.pgconvoy, cluster);
-    await serveMemory.add([serve.child.pid ?? 0]);
-    await disk.add([serve.child.pid ?? 0]);
+    serve = new ServeProcess(options.pgconvoy, cluster);
+    const servePort = await serve.port;
+    await serveMemory.add([serve.pid]);
+    await disk.add([serve.pid]);
 
     const rows: SlowDiskRow[] = [];
     for (const gapSeconds of [0, options.gapSeconds]) {
       const arrival = gapSeconds === 0 ? 'together' : `one every ${gapSeconds} s`;
       const measured = async (port: number): Promise<{ seconds: number; failures: number; reads: number }> => {
-        await dropPageCache();
+        await prepareCache('cold');
         const from = await diskBytesRead(disk, device);
         const outcome = await backupGroup(pgBasebackup, '127.0.0.1', port, options.backups, gapSeconds * 1000);
         return { ...outcome, reads: ((await diskBytesRead(disk, device)) - from) / oneBackupBytes };
       };
       const direct = await measured(cluster.port);
       log(`slow disk: ${options.backups} ${arrival} directly: ${direct.seconds.toFixed(1)} s, ${direct.failures} failed, disk reads ${direct.reads.toFixed(2)}x one backup`);
-      const through = await measured(serve.port);
+      const through = await measured(servePort);
       log(`slow disk: ${options.backups} ${arrival} through serve: ${through.seconds.toFixed(1)} s, ${through.failures} failed, disk reads ${through.reads.toFixed(2)}x one backup`);
       rows.push({
         arrival, backups: options.backups, directSeconds: direct.seconds, serveSeconds: through.seconds, directFailures: direct.failures,
@@ -236,10 +207,7 @@ export async function runSlowDiskBench(cluster: LocalCluster, options: SlowDiskO
     log('targets: one every few seconds, serve at most 0.7x the wall time and 0.5x the disk reads; together, serve no slower');
     return { setup, oneBackupSeconds: one.seconds, oneBackupBytes, rows };
   } finally {
-    if (serve !== null) {
-      serve.child.kill('SIGTERM');
-      await new Promise((resolve) => serve?.child.once('close', resolve));
-    }
+    await serve?.stop();
     for (const cgroup of [clusterMemory, serveMemory, disk]) await cgroup.remove();
   }
 }

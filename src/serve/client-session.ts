@@ -118,8 +118,7 @@ export async function serveConnection(socket: Socket, services: SessionServices)
     const key = services.cancelKeys.register({ cancel: () => target.session?.cancel() });
     try {
       const upstreamKey = await finishLogin(ends, key);
-      deadline.clear();
-      login.removeEventListener('abort', onLoginTimeout);
+      deadline.clear(); // the login signal can no longer abort, so onLoginTimeout is done with
       services.log.event('connection-authorized', { client: who, authentication: exchange, ssl: startup.ssl });
       target.session = new CommandSession(services, { ...ends, upstreamKey, who });
       await target.session.run();

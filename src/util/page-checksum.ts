@@ -109,7 +109,8 @@ interface Kernel {
 }
 
 const WASM_PAGE_BYTES = 65_536;
-const kernel: Kernel | null = (() => {
+// The kernel reads the page as little-endian words and its results are read back in host order: little-endian hosts only.
+const kernel: Kernel | null = !HOST_LITTLE_ENDIAN ? null : (() => {
   try {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64')));
     return instance.exports as unknown as Kernel;
