@@ -12,8 +12,7 @@ import { parseMaxRate, parseTablespaceMapping } from '../../backup/option-values
 import { validatePlan, type BackupPlan, type BackupTarget, type ManifestChecksums, type WalMethod } from '../../backup/plan.ts';
 import { runBackup, type BackupOutcome, type BackupPhase } from '../../backup/run-backup.ts';
 import { openBackupTargets, preflightTargets } from '../../backup/targets.ts';
-import { RepositoryBackup } from '../../repository/repository-backup.ts';
-import { LocalStorage } from '../../repository/storage.ts';
+import type { RepositoryBackup } from '../../repository/repository-backup.ts';
 import { formatLsn } from '../../util/lsn.ts';
 import type { CliIo } from '../cli-io.ts';
 import { promptPassword } from '../prompt-password.ts';
@@ -123,6 +122,10 @@ async function prepareRepositoryBackup(flags: BackupFlags): Promise<RepositoryBa
   if (!flags.manifest) throw conflict('--no-manifest');
   flags.format ??= 'tar';
   const format = flags.format.startsWith('p') ? 'plain' : 'tar';
+  // Imported here: the repository brings verify and its WAL reader, which a backup without --repo never loads.
+  const [{ RepositoryBackup }, { LocalStorage }] = await Promise.all([
+    import('../../repository/repository-backup.ts'), import('../../repository/storage.ts'),
+  ]);
   return RepositoryBackup.prepare(new LocalStorage(flags.repo as string), { label: flags.label, format, walMethod: flags.walMethod });
 }
 

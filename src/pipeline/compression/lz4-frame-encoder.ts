@@ -7,9 +7,19 @@
  * Known limitation: lz4_flex has only LZ4's fast mode, so the level (1-12) is accepted but does not change the
  * output; levels >= 3 (LZ4HC in pg_basebackup) give a larger file than pg_basebackup would.
  */
-import { compress } from 'lz4-napi';
+import { createRequire } from 'node:module';
 import type { ByteFilter, Emit } from './filter.ts';
 import { xxh32 } from './xxh32.ts';
+
+type Lz4Napi = typeof import('lz4-napi');
+
+let lz4: Lz4Napi | null = null;
+
+/** Loaded by the first block: a native library of a few MB that a run without lz4 never maps. */
+function compress(input: Buffer): Promise<Buffer> {
+  lz4 ??= createRequire(import.meta.url)('lz4-napi') as Lz4Napi;
+  return lz4.compress(input);
+}
 
 const BLOCK_BYTES = 1024 * 1024;
 const UNCOMPRESSED_FLAG = 0x80000000;

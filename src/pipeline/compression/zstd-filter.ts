@@ -5,12 +5,19 @@
  *
  * Only the level is configurable; worker threads and long-distance matching are not offered here.
  */
-import zstd from 'zstd-napi/binding.js';
+import { createRequire } from 'node:module';
 import type { ByteFilter, Emit } from './filter.ts';
 import { ProtocolError } from '../../errors/index.ts';
 
-const COMPRESS_OUT_BYTES = zstd.cStreamOutSize();
-const DECOMPRESS_OUT_BYTES = zstd.dStreamOutSize();
+type ZstdBinding = typeof import('zstd-napi/binding.js');
+
+let binding: ZstdBinding | null = null;
+
+/** Loaded by the first zstd filter: a native library of a few MB that a run without zstd never maps. */
+function zstd(): ZstdBinding {
+  binding ??= createRequire(import.meta.url)('zstd-napi/binding.js') as ZstdBinding;
+  return binding;
+}
 
 export function createZstdCompressFilter(level?: number): ByteFilter {
   return new ZstdCompressFilter(level);
@@ -21,20 +28,20 @@ export function createZstdDecompressFilter(): ByteFilter {
 }
 
 class ZstdCompressFilter implements ByteFilter {
-  #context: InstanceType<typeof zstd.CCtx> | null = new zstd.CCtx();
+  #context: InstanceType<ZstdBinding['CCtx']> | null = new (zstd().CCtx)();
 
   constructor(level: number | undefined) {
-    if (level !== undefined) this.#context?.setParameter(zstd.CParameter.compressionLevel, level);
+    if (level !== undefined) this.#context?.setParameter(zstd().CParameter.compressionLevel, level);
     // A frame checksum lets any reader detect corruption, as the zstd tool's output does by default.
-    this.#context?.setParameter(zstd.CParameter.checksumFlag, 1);
+    this.#context?.setParameter(zstd().CParameter.checksumFlag, 1);
   }
 
   async write(chunk: Buffer, emit: Emit): Promise<void> {
-    await this.#run(chunk, zstd.EndDirective.continue, emit);
+    await this.#run(chunk, zstd().EndDirective.continue, emit);
   }
 
   async end(emit: Emit): Promise<void> {
-    await this.#run(Buffer.alloc(0), zstd.EndDirective.end, emit);
+    await this.#run(Buffer.alloc(0), zstd().EndDirective.end, emit);
     this.#context = null;
   }
 
@@ -44,23 +51,23 @@ class ZstdCompressFilter implements ByteFilter {
 
   async #run(input: Buffer, directive: number, emit: Emit): Promise<void> {
     let rest = input;
-    let out = Buffer.allocUnsafe(COMPRESS_OUT_BYTES);
+    let out = Buffer.allocUnsafe(zstd().cStreamOutSize());
     for (;;) {
       if (this.#context === null) return;
       const [remaining, produced, consumed] = this.#context.compressStream2(out, rest, directive);
       rest = rest.subarray(consumed);
       if (produced > 0) {
         await emit(out.subarray(0, produced));
-        out = Buffer.allocUnsafe(COMPRESS_OUT_BYTES);
+        out = Buffer.allocUnsafe(zstd().cStreamOutSize());
       }
-      const isDone = directive === zstd.EndDirective.continue ? rest.length === 0 : remaining === 0;
+      const isDone = directive === zstd().EndDirective.continue ? rest.length === 0 : remaining === 0;
       if (isDone) return;
     }
   }
 }
 
 class ZstdDecompressFilter implements ByteFilter {
-  #context: InstanceType<typeof zstd.DCtx> | null = new zstd.DCtx();
+  #context: InstanceType<ZstdBinding['DCtx']> | null = new (zstd().DCtx)();
   /** ZSTD_decompressStream's hint: 0 when a frame just ended cleanly. */
   #frameOpen = false;
 
@@ -68,7 +75,7 @@ class ZstdDecompressFilter implements ByteFilter {
     let rest = chunk;
     for (;;) {
       if (this.#context === null) return;
-      const out = Buffer.allocUnsafe(DECOMPRESS_OUT_BYTES);
+      const out = Buffer.allocUnsafe(zstd().dStreamOutSize());
       let result: [number, number, number];
       try {
         result = this.#context.decompressStream(out, rest);
