@@ -5,7 +5,7 @@
  *
  * The timed child itself (wall, CPU, peak RSS) is measure.ts's, re-exported here.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,11 +44,22 @@ export function intFlag(flags: Map<string, string>, name: string, fallback: numb
  * build's bin/pgconvoy.js with --pgconvoy-bin=PATH (to compare two versions).
  */
 export function pgconvoyCommand(useTsx: boolean, bin?: string): string[] {
-  if (bin !== undefined) return [process.execPath, bin];
+  if (bin !== undefined) return installedCommand(bin);
   if (useTsx) return [process.execPath, '--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'src/cli/main.ts')];
   const compiled = join(REPO_ROOT, 'bin/pgconvoy.js');
   if (!existsSync(join(REPO_ROOT, 'dist/cli/main.js'))) throw new Error('no compiled build: run "npm run build" first, or pass --tsx');
-  return [process.execPath, compiled];
+  return installedCommand(compiled);
+}
+
+/**
+ * How the installed `pgconvoy` runs: this Node, with the Node flags of the entry point's `#!/usr/bin/env -S node ...`
+ * line (they are part of what users run), then the entry point.
+ */
+function installedCommand(bin: string): string[] {
+  const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  const words = shebang.replace(/^#!\s*/, '').split(/\s+/);
+  const nodeAt = words.findIndex((word) => word === 'node' || word.endsWith('/node'));
+  return [process.execPath, ...(nodeAt < 0 ? [] : words.slice(nodeAt + 1)), bin];
 }
 
 export function requireInstall15(): PgInstall {
