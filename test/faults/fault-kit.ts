@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestContext } from 'node:test';
 import { psql, type LocalCluster, type TestCluster } from '../integration/harness.ts';
-import { listDir, seededRandom, verifyBackup, waitFor } from '../integration/concurrency/helpers.ts';
+import { expectRemoved as expectRemovedWithin, seededRandom, verifyBackup, waitFor } from '../integration/concurrency/helpers.ts';
 
 export { seededRandom, waitFor };
 
@@ -223,14 +223,7 @@ export async function expectNothingFalselyComplete(cluster: TestCluster, dirs: r
 
 /** A directory the failed run must have removed (or emptied, when it existed before), within the ceiling. */
 export async function expectRemoved(dir: string, existedBefore: boolean): Promise<void> {
-  try {
-    await waitFor(`"${dir}" to be ${existedBefore ? 'emptied' : 'removed'}`, async () => {
-      const left = await listDir(dir);
-      return existedBefore ? left !== null && left.length === 0 : left === null;
-    }, SETTLE_CEILING_MS, 100);
-  } catch {
-    assert.fail(`"${dir}" still holds ${JSON.stringify(await listDir(dir))}`);
-  }
+  await expectRemovedWithin(dir, existedBefore, SETTLE_CEILING_MS);
 }
 
 /** Every process below `pid` (children, grandchildren...), read from /proc. */

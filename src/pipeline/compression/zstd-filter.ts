@@ -11,12 +11,22 @@ import { ProtocolError } from '../../errors/index.ts';
 
 type ZstdBinding = typeof import('zstd-napi/binding.js');
 
-let binding: ZstdBinding | null = null;
+interface Zstd {
+  readonly binding: ZstdBinding;
+  /** ZSTD_CStreamOutSize and ZSTD_DStreamOutSize: output buffer sizes that always make progress */
+  readonly compressOutBytes: number;
+  readonly decompressOutBytes: number;
+}
+
+let loaded: Zstd | null = null;
 
 /** Loaded by the first zstd filter: a native library of a few MB that a run without zstd never maps. */
-function zstd(): ZstdBinding {
-  binding ??= createRequire(import.meta.url)('zstd-napi/binding.js') as ZstdBinding;
-  return binding;
+function zstd(): Zstd {
+  if (loaded === null) {
+    const binding = createRequire(import.meta.url)('zstd-napi/binding.js') as ZstdBinding;
+    loaded = { binding, compressOutBytes: binding.cStreamOutSize(), decompressOutBytes: binding.dStreamOutSize() };
+  }
+  return loaded;
 }
 
 export function createZstdCompressFilter(level?: number): ByteFilter {
@@ -28,20 +38,21 @@ export function createZstdDecompressFilter(): ByteFilter {
 }
 
 class ZstdCompressFilter implements ByteFilter {
-  #context: InstanceType<ZstdBinding['CCtx']> | null = new (zstd().CCtx)();
+  readonly #zstd = zstd();
+  #context: InstanceType<ZstdBinding['CCtx']> | null = new this.#zstd.binding.CCtx();
 
   constructor(level: number | undefined) {
-    if (level !== undefined) this.#context?.setParameter(zstd().CParameter.compressionLevel, level);
+    if (level !== undefined) this.#context?.setParameter(this.#zstd.binding.CParameter.compressionLevel, level);
     // A frame checksum lets any reader detect corruption, as the zstd tool's output does by default.
-    this.#context?.setParameter(zstd().CParameter.checksumFlag, 1);
+    this.#context?.setParameter(this.#zstd.binding.CParameter.checksumFlag, 1);
   }
 
   async write(chunk: Buffer, emit: Emit): Promise<void> {
-    await this.#run(chunk, zstd().EndDirective.continue, emit);
+    await this.#run(chunk, this.#zstd.binding.EndDirective.continue, emit);
   }
 
   async end(emit: Emit): Promise<void> {
-    await this.#run(Buffer.alloc(0), zstd().EndDirective.end, emit);
+    await this.#run(Buffer.alloc(0), this.#zstd.binding.EndDirective.end, emit);
     this.#context = null;
   }
 
@@ -51,23 +62,24 @@ class ZstdCompressFilter implements ByteFilter {
 
   async #run(input: Buffer, directive: number, emit: Emit): Promise<void> {
     let rest = input;
-    let out = Buffer.allocUnsafe(zstd().cStreamOutSize());
+    let out = Buffer.allocUnsafe(this.#zstd.compressOutBytes);
     for (;;) {
       if (this.#context === null) return;
       const [remaining, produced, consumed] = this.#context.compressStream2(out, rest, directive);
       rest = rest.subarray(consumed);
       if (produced > 0) {
         await emit(out.subarray(0, produced));
-        out = Buffer.allocUnsafe(zstd().cStreamOutSize());
+        out = Buffer.allocUnsafe(this.#zstd.compressOutBytes);
       }
-      const isDone = directive === zstd().EndDirective.continue ? rest.length === 0 : remaining === 0;
+      const isDone = directive === this.#zstd.binding.EndDirective.continue ? rest.length === 0 : remaining === 0;
       if (isDone) return;
     }
   }
 }
 
 class ZstdDecompressFilter implements ByteFilter {
-  #context: InstanceType<ZstdBinding['DCtx']> | null = new (zstd().DCtx)();
+  readonly #zstd = zstd();
+  #context: InstanceType<ZstdBinding['DCtx']> | null = new this.#zstd.binding.DCtx();
   /** ZSTD_decompressStream's hint: 0 when a frame just ended cleanly. */
   #frameOpen = false;
 
@@ -75,7 +87,7 @@ class ZstdDecompressFilter implements ByteFilter {
     let rest = chunk;
     for (;;) {
       if (this.#context === null) return;
-      const out = Buffer.allocUnsafe(zstd().dStreamOutSize());
+      const out = Buffer.allocUnsafe(this.#zstd.decompressOutBytes);
       let result: [number, number, number];
       try {
         result = this.#context.decompressStream(out, rest);

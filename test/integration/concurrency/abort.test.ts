@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { psql, startCluster, startPgbench, tmpDir, type TestCluster } from '../harness.ts';
 import {
-  expectServerClean, listDir, seededRandom, serverArgs, startCli, verifyBackup, waitFor, waitForPhase,
+  expectRemoved, expectServerClean, listDir, seededRandom, serverArgs, startCli, verifyBackup, waitFor, waitForPhase,
 } from './helpers.ts';
 
 /** A start checkpoint that takes minutes: many dirty buffers, written over 27 minutes, no bgwriter help. */
@@ -70,11 +70,7 @@ test('SIGKILL during a spread start checkpoint: the guardian cancels it, the ser
       const cleanMs = await expectServerClean(cluster, 5_000);
       t.diagnostic(`-X ${method}: server clean ${cleanMs} ms after the SIGKILL was reaped`);
       // The guardian cancels first and cleans after, so the server can be clean a moment before the directory.
-      const existedBefore = method === 'stream';
-      await waitFor(`"${dir}" to be ${existedBefore ? 'emptied' : 'removed'}`, async () => {
-        const left = await listDir(dir);
-        return existedBefore ? left !== null && left.length === 0 : left === null;
-      }, 5_000).catch(async () => assert.fail(`"${dir}" still holds ${JSON.stringify(await listDir(dir))}`));
+      await expectRemoved(dir, method === 'stream', 5_000);
     }
   } finally {
     await cluster.stopAndRemove();

@@ -145,6 +145,18 @@ export async function listDir(dir: string): Promise<string[] | null> {
   }
 }
 
+/** A directory a failed run must have removed (or emptied, when it existed before), within `withinMs`. */
+export async function expectRemoved(dir: string, existedBefore: boolean, withinMs: number): Promise<void> {
+  try {
+    await waitFor(`"${dir}" to be ${existedBefore ? 'emptied' : 'removed'}`, async () => {
+      const left = await listDir(dir);
+      return existedBefore ? left !== null && left.length === 0 : left === null;
+    }, withinMs, 100);
+  } catch {
+    assert.fail(`"${dir}" still holds ${JSON.stringify(await listDir(dir))}`);
+  }
+}
+
 /** mulberry32: tiny, seedable, good enough to pick kill moments that a failing run can replay. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
