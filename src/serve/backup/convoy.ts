@@ -8,6 +8,14 @@
  * closed). An entry no attached backup still needs is not read. Each chunk read is checksummed (pages and
  * manifest) once and delivered to every receiver's queue (member-queue.ts).
  *
+ * Catching up: a tar member cannot start in the middle, so a backup joining while a file is being read would idle
+ * until that file's end and need the whole file again in its next lap; with one large relation segment that is
+ * most of the database, read once more for one backup at the end. Instead, if less than half of the file has been
+ * read, the shared read pauses while the joiner (with any others that joined meanwhile) reads that first part
+ * alone, then it takes the rest with the others and its next lap stops before the file. Catching up costs the part
+ * already read, waiting would cost the rest, and all catch-ups on one pass over a file read at most the file's size
+ * (what one more pass would cost); otherwise the joiner waits as before.
+ *
  * Why this is correct: a file copied at any moment after a backup's pg_backup_start returned is valid for that
  * backup (full-page writes are forced and its WAL from its start LSN repairs it). A backup joins only after its
  * start, so every byte it receives was read after its start.
@@ -21,7 +29,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChecksumAlgorithm } from '../../manifest/checksum.ts';
 import { walkArchive, type ArchiveEntry, type ArchiveLayout } from './archive-walk.ts';
-import { FileRead, type FileReadOptions, type FileReadState } from './file-read.ts';
+import { FileRead, JoinedRead, type FileReadOptions, type FileReadState } from './file-read.ts';
 import type { MemberQueue } from './member-queue.ts';
 import type { ServeLog } from '../serve-log.ts';
 
@@ -42,6 +50,15 @@ export interface ConvoyMember {
   readonly sentDirectories: Set<string>;
 }
 
+/** The file the reader is in the middle of, for joiners to catch up on. */
+interface Reading {
+  readonly entry: ArchiveEntry;
+  readonly read: FileRead;
+  readonly verify: boolean;
+  /** Bytes read by catch-ups on this pass. */
+  caughtUpBytes: number;
+}
+
 interface Attachment {
   readonly member: ConvoyMember;
   /** Joined at a lap's start: leaves at that lap's end. */
@@ -49,6 +66,13 @@ interface Attachment {
   /** Key of the entry being read when it joined; it needs keys after it, then (phase 2) up to it. */
   joinKey: string;
   phase: 1 | 2;
+  /**
+   * 'pending': joined during a file and may catch up on it; 'done': it did (or vanished), so its phase 2 stops
+   * before the join entry. Decided by the reader at the next chunk, from how far the file's read has come.
+   */
+  catchUp: 'none' | 'pending' | 'done';
+  /** While it takes the rest of a file it caught up on: its own checksum and failures for that file. */
+  joined: JoinedRead | null;
   blameMs: number;
   blamedAtMs: number;
 }
@@ -89,6 +113,7 @@ class RingReader {
   #walker: AsyncGenerator<ArchiveEntry> | null = null;
   /** Key of the entry the walk reached in this lap; null at a lap's start. */
   #currentKey: string | null = null;
+  #reading: Reading | null = null;
   #isRunning = false;
 
   constructor(layout: ArchiveLayout, options: ConvoyOptions, resume: Resume | null, onIdle: () => void) {
@@ -99,8 +124,12 @@ class RingReader {
   }
 
   attach(member: ConvoyMember, carried?: Attachment): void {
+    const reading = this.#reading;
+    // a backup that verifies pages cannot take the rest of a file from a read that does not
+    const mayCatchUp = reading !== null && isWanted(member, reading.entry) && (reading.verify || !member.verifyChecksums);
     const attachment: Attachment = carried ?? {
       member, fresh: this.#currentKey === null, joinKey: this.#currentKey ?? '', phase: 1, blameMs: 0, blamedAtMs: 0,
+      catchUp: mayCatchUp ? 'pending' : 'none', joined: null,
     };
     this.#attached.set(member, attachment);
     this.#start();
@@ -132,7 +161,7 @@ class RingReader {
         const entry = next.value;
         this.#currentKey = entry.key;
         for (const attachment of this.#attached.values()) {
-          if (!attachment.fresh && attachment.phase === 2 && entry.key > attachment.joinKey) this.#leave(attachment);
+          if (!attachment.fresh && attachment.phase === 2 && !isBeforeJoinPoint(attachment, entry)) this.#leave(attachment);
         }
         const receivers = [...this.#attached.values()].filter((attachment) => needs(attachment, entry));
         if (receivers.length > 0) await this.#sendEntry(entry, receivers);
@@ -190,18 +219,68 @@ class RingReader {
       ? await FileRead.start(entry, algorithms, verify, this.#options)
       : await FileRead.resume(entry, resumed.state, this.#options);
     if (read === null) return; // vanished since the walk: not part of anyone's backup
+    const reading: Reading = { entry, read, verify, caughtUpBytes: 0 };
+    this.#reading = reading;
     try {
       let live = receivers;
       if (resumed === null) for (const { member } of receivers) member.queue.push({ type: 'entry', entry });
       else live = await this.#deliver(entry, read, resumed.pending, live);
-      for (let chunk = await read.next(); chunk !== null && live.length > 0; chunk = await read.next()) {
+      for (;;) {
+        live = await this.#catchUp(reading, live);
+        if (live.length === 0) return;
+        const chunk = await read.next();
+        if (chunk === null) break;
+        for (const { joined } of live) joined?.take(chunk);
         live = await this.#deliver(entry, read, { type: 'data', chunk, shared: live.length > 1 }, live);
       }
-      if (live.length === 0) return;
-      const { digests, failures, unverifiable } = read.finish();
-      for (const { member } of live) member.queue.push({ type: 'file-end', entry, digests, pageFailures: failures, unverifiable });
+      const shared = read.finish();
+      for (const attachment of live) {
+        const { digests, failures, unverifiable } = attachment.joined?.finish(shared) ?? shared;
+        attachment.joined = null;
+        attachment.member.queue.push({ type: 'file-end', entry, digests, pageFailures: failures, unverifiable });
+      }
     } finally {
+      this.#reading = null;
+      for (const attachment of this.#attached.values()) if (attachment.catchUp === 'pending') attachment.catchUp = 'none';
       await read.close();
+    }
+  }
+
+  /**
+   * Serves the backups that joined during this file, before the shared read goes on: if catching up is worth it
+   * (see the top of this file), they read the part they missed together, alone, then join the receivers. Those
+   * that join while that happens are served next, from the same point. Returns the receivers.
+   */
+  async #catchUp(reading: Reading, receivers: Attachment[]): Promise<Attachment[]> {
+    let live = receivers;
+    for (;;) {
+      const joiners = [...this.#attached.values()].filter(({ member, catchUp }) => catchUp === 'pending' && !member.queue.isClosed);
+      if (joiners.length === 0) return live;
+      const { entry } = reading;
+      const upTo = reading.read.offset;
+      const isWorthIt = upTo > 0 && upTo <= entry.stat.size - upTo && reading.caughtUpBytes + upTo <= entry.stat.size;
+      for (const joiner of joiners) joiner.catchUp = isWorthIt ? 'done' : 'none';
+      if (!isWorthIt) return live;
+      reading.caughtUpBytes += upTo;
+      for (const { member } of joiners) this.#options.log('convoy-catch-up', { backup: member.id, file: entry.name, bytes: upTo, together: joiners.length });
+      const algorithms = new Set(joiners.map(({ member }) => member.checksumAlgorithm));
+      const verify = this.#options.dataChecksums && joiners.some(({ member }) => member.verifyChecksums);
+      const alone = await FileRead.start(entry, algorithms, verify, this.#options, upTo);
+      if (alone === null) continue; // vanished: not part of their backups (and the shared read will see zeros)
+      try {
+        for (const { member } of joiners) {
+          for (const ancestor of entry.ancestors) pushDirectory(member, ancestor);
+          member.queue.push({ type: 'entry', entry });
+        }
+        let group = joiners;
+        for (let chunk = await alone.next(); chunk !== null && group.length > 0; chunk = await alone.next()) {
+          group = await this.#deliver(entry, alone, { type: 'data', chunk, shared: group.length > 1 }, group);
+        }
+        for (const joiner of group) joiner.joined = new JoinedRead(alone.snapshot(joiner.member.checksumAlgorithm));
+        live = [...live, ...group];
+      } finally {
+        await alone.close();
+      }
     }
   }
 
@@ -251,10 +330,11 @@ class RingReader {
    */
   #detach(attachment: Attachment, entry: ArchiveEntry, read: FileRead, pending: DataEvent): void {
     this.#attached.delete(attachment.member);
-    const state = read.snapshot(attachment.member.checksumAlgorithm);
+    const shared = read.snapshot(attachment.member.checksumAlgorithm);
+    const state = attachment.joined?.snapshot(shared) ?? shared;
     this.#options.log('convoy-detach', { backup: attachment.member.id, file: entry.name, offset: state.offset - pending.chunk.length });
     const alone = new RingReader(this.#layout, this.#options, { entry, state, pending }, () => {});
-    alone.attach(attachment.member, { ...attachment, blameMs: 0 });
+    alone.attach(attachment.member, { ...attachment, blameMs: 0, joined: null });
   }
 }
 
@@ -267,9 +347,19 @@ interface Resume {
 }
 
 function needs(attachment: Attachment, entry: ArchiveEntry): boolean {
-  if (attachment.member.tablespaceMap && entry.inTablespaceDir) return false;
+  if (!isWanted(attachment.member, entry)) return false;
   if (attachment.fresh) return true;
-  return attachment.phase === 1 ? entry.key > attachment.joinKey : entry.key <= attachment.joinKey;
+  return attachment.phase === 1 ? entry.key > attachment.joinKey : isBeforeJoinPoint(attachment, entry);
+}
+
+/** Whether the entry belongs in this backup at all (with a tablespace map, the tablespace links are not sent). */
+function isWanted(member: ConvoyMember, entry: ArchiveEntry): boolean {
+  return !(member.tablespaceMap && entry.inTablespaceDir);
+}
+
+/** In its second lap a backup needs the entries up to where it joined: the join entry too, unless it caught up on it. */
+function isBeforeJoinPoint(attachment: Attachment, entry: ArchiveEntry): boolean {
+  return entry.key < attachment.joinKey || (entry.key === attachment.joinKey && attachment.catchUp !== 'done');
 }
 
 function pushDirectory(member: ConvoyMember, entry: ArchiveEntry): void {

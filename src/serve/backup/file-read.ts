@@ -9,7 +9,9 @@
  * shrank (or vanished) is padded with zeros to that size; WAL replay repairs both.
  *
  * Resumable: `snapshot()` is what a backup that leaves a shared read in the middle of a file takes with it, so it can
- * finish the file alone (`FileRead.open` with that state) and still get the right manifest checksum.
+ * finish the file alone (`FileRead.resume` with that state) and still get the right manifest checksum. The other way
+ * round, a backup that joins in the middle of a file reads the part it missed alone (`start` with an `end`) and takes
+ * the rest from the shared read, its checksum going on in a `JoinedRead`.
  *
  * Byte ownership: every chunk returned is a fresh buffer never written again (a re-read block is patched in before
  * the chunk is handed out), or a view of a frozen zero buffer.
@@ -63,6 +65,8 @@ export class FileRead {
   readonly #options: FileReadOptions;
   readonly #digesters: Map<ChecksumAlgorithm, Digester>;
   readonly #failures: PageFailure[];
+  /** Where this pass stops: the file's size, or the shared read's offset for a backup catching up. */
+  readonly #end: number;
   #offset: number;
   #verifying: boolean;
   #unverifiable: string | null;
@@ -73,8 +77,9 @@ export class FileRead {
   #whole: Buffer | null;
 
   private constructor(entry: ArchiveEntry, handle: FileHandle | null, state: FileReadState, options: FileReadOptions,
-    whole: Buffer | null = null) {
+    whole: Buffer | null = null, end = entry.stat.size) {
     this.#entry = entry;
+    this.#end = end;
     this.#handle = handle;
     this.#whole = whole;
     this.#options = options;
@@ -86,13 +91,16 @@ export class FileRead {
     this.#isEof = handle === null && whole === null;
   }
 
-  /** A fresh pass from offset 0 for these algorithms; null when the file vanished before anything was sent. */
+  /**
+   * A fresh pass from offset 0 to `end` (the whole file unless given) for these algorithms; null when the file
+   * vanished before anything was sent.
+   */
   static async start(entry: ArchiveEntry, algorithms: Iterable<ChecksumAlgorithm>, verify: boolean,
-    options: FileReadOptions): Promise<FileRead | null> {
+    options: FileReadOptions, end = entry.stat.size): Promise<FileRead | null> {
     const digesters = new Map<ChecksumAlgorithm, Digester>();
     for (const algorithm of algorithms) if (algorithm !== 'NONE') digesters.set(algorithm, createDigester(algorithm));
     const state = { offset: 0, digesters, failures: [], verifying: verify && entry.checksumSegno !== null, unverifiable: null };
-    if (entry.stat.size <= SMALL_FILE_BYTES) {
+    if (end === entry.stat.size && entry.stat.size <= SMALL_FILE_BYTES) {
       await options.throttle.take(entry.stat.size);
       const whole = readWholeOrNull(entry);
       if (whole === null) return null;
@@ -101,7 +109,7 @@ export class FileRead {
     }
     const handle = await openOrNull(entry);
     if (handle === null) return null;
-    return new FileRead(entry, handle, state, options);
+    return new FileRead(entry, handle, state, options, null, end);
   }
 
   /** Continues a pass another reader began (the header is already sent, so a vanished file becomes zeros). */
@@ -125,9 +133,9 @@ export class FileRead {
     };
   }
 
-  /** The next chunk of the file's bytes as sent (verified, digested), or null once `size` bytes were produced. */
+  /** The next chunk of the file's bytes as sent (verified, digested), or null once the pass reached its end. */
   async next(): Promise<Buffer | null> {
-    const size = this.#entry.stat.size;
+    const size = this.#end;
     if (this.#offset >= size) return null;
     let chunk: Buffer;
     if (this.#isEof) {
@@ -167,7 +175,7 @@ export class FileRead {
       return whole;
     }
     if (this.#handle === null) return ZEROS.subarray(0, 0); // a small file that was shorter than its size
-    const size = this.#entry.stat.size;
+    const size = this.#end;
     const ahead = this.#ahead;
     let chunk = ahead !== null && this.#aheadOffset === this.#offset ? await ahead : null;
     this.#ahead = null;
@@ -185,7 +193,7 @@ export class FileRead {
   }
 
   async #issue(offset: number): Promise<Buffer> {
-    const length = Math.min(this.#options.chunkBytes, this.#entry.stat.size - offset);
+    const length = Math.min(this.#options.chunkBytes, this.#end - offset);
     await this.#options.throttle.take(length);
     const buffer = Buffer.allocUnsafe(length);
     let filled = 0;
@@ -232,6 +240,50 @@ export class FileRead {
     } catch (error) {
       throw fsError('read file', displayPath(this.#entry.pgPath), error);
     }
+  }
+}
+
+/**
+ * One backup's own account of a file it caught up on: it read the first part alone (the state is that private
+ * pass's snapshot at its end) and takes the rest from a shared read. Its manifest checksum goes on over the shared
+ * chunks; the shared read's page failures count for it only from where it joined, since before that point it has
+ * bytes of its own, read at another moment.
+ */
+export class JoinedRead {
+  readonly #joinedAt: number;
+  readonly #digesters: ReadonlyMap<ChecksumAlgorithm, Digester>;
+  readonly #failures: readonly PageFailure[];
+  readonly #unverifiable: string | null;
+
+  constructor(caughtUp: FileReadState) {
+    this.#joinedAt = caughtUp.offset;
+    this.#digesters = caughtUp.digesters;
+    this.#failures = caughtUp.failures;
+    this.#unverifiable = caughtUp.unverifiable;
+  }
+
+  /** A chunk of the shared read, taken when the shared read produced it (as its own digests are updated then). */
+  take(chunk: Buffer): void {
+    for (const digester of this.#digesters.values()) digester.update(chunk);
+  }
+
+  /** What this backup takes with it if it leaves the shared read now (`shared`: the shared read's snapshot). */
+  snapshot(shared: FileReadState): FileReadState {
+    const digesters = new Map<ChecksumAlgorithm, Digester>();
+    for (const [algorithm, digester] of this.#digesters) digesters.set(algorithm, digester.clone());
+    return { ...shared, digesters, failures: this.#merge(shared.failures), unverifiable: this.#unverifiable ?? shared.unverifiable };
+  }
+
+  /** Its checksums and failures for the whole file, once the shared read finished (`shared`: its finish()). */
+  finish(shared: { readonly failures: readonly PageFailure[]; readonly unverifiable: string | null }):
+    { digests: Map<ChecksumAlgorithm, string>; failures: readonly PageFailure[]; unverifiable: string | null } {
+    const digests = new Map<ChecksumAlgorithm, string>();
+    for (const [algorithm, digester] of this.#digesters) digests.set(algorithm, digester.finish());
+    return { digests, failures: this.#merge(shared.failures), unverifiable: this.#unverifiable ?? shared.unverifiable };
+  }
+
+  #merge(shared: readonly PageFailure[]): PageFailure[] {
+    return [...this.#failures, ...shared.filter((failure) => failure.block * PAGE_BYTES >= this.#joinedAt)];
   }
 }
 

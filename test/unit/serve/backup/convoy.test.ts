@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Convoy, type ConvoyMember } from '../../../../src/serve/backup/convoy.ts';
 import type { ReadCounters } from '../../../../src/serve/backup/file-read.ts';
@@ -10,9 +12,15 @@ import { contentOf, makeFakeDataDir, mainLayout, SENT_FILES } from './fake-data-
 
 const TOTAL_FILE_BYTES = Object.values(SENT_FILES).reduce((sum, size) => sum + size, 0);
 
-function convoy(counters: ReadCounters, chunkBytes = 4096): Convoy {
-  return new Convoy({ chunkBytes, throttle: new Throttle(null), counters, dataChecksums: false, log: () => {} });
+type LogLine = { readonly event: string; readonly fields: Record<string, unknown> };
+
+function convoy(counters: ReadCounters, chunkBytes = 4096, log: LogLine[] = []): Convoy {
+  return new Convoy({ chunkBytes, throttle: new Throttle(null), counters, dataChecksums: false, log: (event, fields) => log.push({ event, fields: fields ?? {} }) });
 }
+
+/** A relation segment large enough to be read in many chunks (the fake data directory's files are read whole). */
+const BIG_FILE = 'base/1/16600';
+const BIG_BYTES = 64 * 8192;
 
 function member(id: number, capacityBytes = 1 << 20): ConvoyMember {
   return { id, queue: new MemberQueue(capacityBytes), checksumAlgorithm: 'SHA256', verifyChecksums: false, tablespaceMap: false, sentDirectories: new Set() };
@@ -25,10 +33,16 @@ interface Received {
   sharedBytes: number;
 }
 
-/** Takes the member's events to archive-end; `onFile` runs after each file and may pause the consumer. */
-async function drain(m: ConvoyMember, onFile: (count: number) => Promise<void> | void = () => {}): Promise<Received> {
+/**
+ * Takes the member's events to archive-end; `onFile` runs after each file and `onData` after each chunk (with the
+ * file's bytes so far); either may pause the consumer.
+ */
+async function drain(m: ConvoyMember, onFile: (count: number) => Promise<void> | void = () => {},
+  onData: (name: string, bytes: number) => Promise<void> | void = () => {}): Promise<Received> {
   const received: Received = { files: new Map(), digests: new Map(), order: [], sharedBytes: 0 };
   let current: Buffer[] = [];
+  let currentName = '';
+  let currentBytes = 0;
   for (;;) {
     const event = await m.queue.next();
     if (event.type === 'archive-end') return received;
@@ -37,9 +51,13 @@ async function drain(m: ConvoyMember, onFile: (count: number) => Promise<void> |
       assert.ok(!received.order.includes(event.entry.name), `${event.entry.name} only once`);
       received.order.push(event.entry.name);
       current = [];
+      currentName = event.entry.name;
+      currentBytes = 0;
     } else if (event.type === 'data') {
       current.push(event.chunk);
+      currentBytes += event.chunk.length;
       if (event.shared) received.sharedBytes += event.chunk.length;
+      await onData(currentName, currentBytes);
     } else {
       received.files.set(event.entry.name, Buffer.concat(current));
       received.digests.set(event.entry.name, event.digests.get('SHA256') ?? '');
@@ -48,9 +66,9 @@ async function drain(m: ConvoyMember, onFile: (count: number) => Promise<void> |
   }
 }
 
-function assertComplete(received: Received): void {
-  assert.deepEqual([...received.files.keys()].sort(), Object.keys(SENT_FILES).sort());
-  for (const [name, size] of Object.entries(SENT_FILES)) {
+function assertComplete(received: Received, files: Readonly<Record<string, number>> = SENT_FILES): void {
+  assert.deepEqual([...received.files.keys()].sort(), Object.keys(files).sort());
+  for (const [name, size] of Object.entries(files)) {
     const expected = contentOf(name, size);
     assert.ok(received.files.get(name)?.equals(expected), `content of ${name}`);
     assert.equal(received.digests.get(name), createHash('sha256').update(expected).digest('hex'), `digest of ${name}`);
@@ -157,4 +175,86 @@ test('a backup that joins while the reader waits on a full one alone is not held
   release();
   assertComplete(lateReceived);
   assertComplete(await stuckDrain);
+}));
+
+/** The fake data directory with BIG_FILE added; returns what a backup of it must contain. */
+function withBigFile(dataDir: string): Record<string, number> {
+  writeFileSync(join(dataDir, BIG_FILE), contentOf(BIG_FILE, BIG_BYTES));
+  return { ...SENT_FILES, [BIG_FILE]: BIG_BYTES };
+}
+
+const catchUps = (log: LogLine[], backup: number): LogLine[] => log.filter(({ event, fields }) => event === 'convoy-catch-up' && fields.backup === backup);
+const detaches = (log: LogLine[], backup: number): LogLine[] => log.filter(({ event, fields }) => event === 'convoy-detach' && fields.backup === backup);
+
+/**
+ * One backup reads the big file; a second joins when the first has taken `joinAtBytes` of it. `lateOnData` is the
+ * second's chunk hook (it may pause it), `onFirstDone` runs when the first has everything. Returns both receptions, the bytes read beyond one backup, and the log.
+ */
+async function joinDuringBigFile(root: string, joinAtBytes: number,
+  lateOnData: (name: string, bytes: number, log: LogLine[]) => Promise<void> | void = () => {}, onFirstDone = (): void => {}):
+  Promise<{ files: Record<string, number>; first: Received; late: Received; extraBytes: number; log: LogLine[] }> {
+  const { dataDir } = makeFakeDataDir(root);
+  const files = withBigFile(dataDir);
+  const counters = { dataBytesRead: 0 };
+  const log: LogLine[] = [];
+  const shared = convoy(counters, 4096, log);
+  const first = member(1, 8192);
+  const late = member(2, 8192);
+  let lateDrain: Promise<Received> | null = null;
+  shared.join('main', mainLayout(dataDir), first);
+  const firstReceived = await drain(first, () => {}, (name, bytes) => {
+    if (name !== BIG_FILE || bytes !== joinAtBytes) return;
+    shared.join('main', mainLayout(dataDir), late);
+    lateDrain = drain(late, () => {}, (lateName, lateBytes) => lateOnData(lateName, lateBytes, log));
+  });
+  onFirstDone();
+  assert.notEqual(lateDrain, null, 'the second backup joined');
+  const lateReceived = await (lateDrain as unknown as Promise<Received>);
+  const oneBackup = Object.values(files).reduce((sum, size) => sum + size, 0);
+  return { files, first: firstReceived, late: lateReceived, extraBytes: counters.dataBytesRead - oneBackup, log };
+}
+
+test('a backup that joins in the first half of a large file reads that part alone, shares the rest, and does not read the file again', withTempDir(async (root) => {
+  const { files, first, late, extraBytes, log } = await joinDuringBigFile(root, 8 * 4096);
+  assertComplete(first, files);
+  assertComplete(late, files);
+  const [catchUp] = catchUps(log, 2);
+  assert.ok(catchUp !== undefined, 'it caught up');
+  const caughtUp = catchUp.fields.bytes as number;
+  assert.ok(caughtUp > 0 && caughtUp <= BIG_BYTES / 2, `caught up on ${caughtUp} bytes`);
+  assert.equal(late.order.find((name) => name in files), BIG_FILE, 'its archive starts with the file it joined in');
+  assert.ok(late.sharedBytes >= BIG_BYTES - caughtUp, 'the rest of the file was shared');
+  // without catching up the second lap reads the whole file again: at least BIG_BYTES more
+  assert.ok(extraBytes < caughtUp + TOTAL_FILE_BYTES, `read ${extraBytes} bytes beyond one backup`);
+}));
+
+test('a backup that joins in the second half of a large file waits for the next lap to get it', withTempDir(async (root) => {
+  const { files, first, late, extraBytes, log } = await joinDuringBigFile(root, 96 * 4096);
+  assertComplete(first, files);
+  assertComplete(late, files);
+  assert.deepEqual(catchUps(log, 2), []);
+  assert.ok(extraBytes >= BIG_BYTES, 'the file was read again for it');
+}));
+
+test('a backup that stops while it catches up finishes the file alone, with its checksum right', withTempDir(async (root) => {
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  // the first backup can finish only after the stuck one has left the shared read, or this test times out
+  const { files, late, log } = await joinDuringBigFile(root, 8 * 4096, async (name) => { if (name === BIG_FILE) await released; }, release);
+  assertComplete(late, files);
+  assert.equal(catchUps(log, 2).length, 1);
+  assert.equal(detaches(log, 2).length, 1);
+}));
+
+test('a backup that stops after it caught up finishes the file alone, with its checksum right', withTempDir(async (root) => {
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  const { files, late, log } = await joinDuringBigFile(root, 8 * 4096, async (name, bytes, lines) => {
+    const caughtUp = catchUps(lines, 2)[0]?.fields.bytes as number;
+    if (name === BIG_FILE && bytes === caughtUp + 2 * 4096) await released; // two chunks into the shared part
+  }, release);
+  assertComplete(late, files);
+  assert.equal(catchUps(log, 2).length, 1);
+  const [detach] = detaches(log, 2);
+  assert.ok(detach !== undefined && (detach.fields.offset as number) > (catchUps(log, 2)[0]?.fields.bytes as number), 'it left during the shared part');
 }));

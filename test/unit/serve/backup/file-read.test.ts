@@ -4,7 +4,9 @@ import { appendFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ArchiveEntry } from '../../../../src/serve/backup/archive-walk.ts';
-import { FileRead, type FileReadOptions } from '../../../../src/serve/backup/file-read.ts';
+import { FileRead, JoinedRead, type FileReadOptions } from '../../../../src/serve/backup/file-read.ts';
+import type { PageFailure } from '../../../../src/serve/backup/member-queue.ts';
+import { PAGE_BYTES } from '../../../../src/util/page-checksum.ts';
 import { Throttle } from '../../../../src/serve/backup/throttle.ts';
 import { withTempDir } from '../../pipeline/pipeline-helpers.ts';
 import { contentOf } from './fake-data-dir.ts';
@@ -72,3 +74,33 @@ for (const [kind, size] of Object.entries(SIZES)) {
     assert.equal(await FileRead.start(entry, [], false, options()), null);
   }));
 }
+
+test('a pass with an end stops there; a JoinedRead goes on with the shared rest to the whole file\'s checksum', withTempDir(async (root) => {
+  const path = join(root, 'f');
+  const size = SIZES.large;
+  const content = contentOf('f', size);
+  writeFileSync(path, content);
+  const entry = entryFor(path, size);
+  const shared = await FileRead.start(entry, ['CRC32C'], false, options()) as FileRead;
+  const head = await shared.next() as Buffer;
+  const opts = options();
+  const alone = await FileRead.start(entry, ['SHA256'], false, opts, head.length) as FileRead;
+  assert.deepEqual(await readAll(alone), content.subarray(0, head.length));
+  assert.equal(opts.counters.dataBytesRead, head.length, 'nothing read past its end');
+  const joined = new JoinedRead(alone.snapshot('SHA256'));
+  for (let chunk = await shared.next(); chunk !== null; chunk = await shared.next()) joined.take(chunk);
+  await shared.close();
+  const { digests } = joined.finish(shared.finish());
+  assert.equal(digests.get('SHA256'), createHash('sha256').update(content).digest('hex'));
+  assert.equal(digests.has('CRC32C'), false, 'only its own algorithm');
+}));
+
+test('a JoinedRead counts the shared read\'s page failures only from where it joined, and keeps its own', () => {
+  const failure = (block: number): PageFailure => ({ block, lsn: 1n, calculated: 1, expected: 2 });
+  const joined = new JoinedRead({ offset: 4 * PAGE_BYTES, digesters: new Map(), failures: [failure(1)], verifying: true, unverifiable: null });
+  const shared = { failures: [failure(2), failure(3), failure(4), failure(9)], unverifiable: null };
+  assert.deepEqual(joined.finish(shared).failures.map(({ block }) => block), [1, 4, 9]);
+  const state = joined.snapshot({ offset: 6 * PAGE_BYTES, digesters: new Map(), failures: shared.failures, verifying: true, unverifiable: null });
+  assert.deepEqual(state.failures.map(({ block }) => block), [1, 4, 9]);
+  assert.equal(state.offset, 6 * PAGE_BYTES, 'it leaves where the shared read stands');
+});
