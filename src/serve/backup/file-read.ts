@@ -59,6 +59,13 @@ export interface FileReadState {
   readonly unverifiable: string | null;
 }
 
+/** What a pass over a whole file ends with, for one backup's file-end. */
+export interface FileReadResult {
+  readonly digests: Map<ChecksumAlgorithm, string>;
+  readonly failures: readonly PageFailure[];
+  readonly unverifiable: string | null;
+}
+
 export class FileRead {
   readonly #entry: ArchiveEntry;
   readonly #handle: FileHandle | null;
@@ -135,11 +142,11 @@ export class FileRead {
 
   /** The next chunk of the file's bytes as sent (verified, digested), or null once the pass reached its end. */
   async next(): Promise<Buffer | null> {
-    const size = this.#end;
-    if (this.#offset >= size) return null;
+    const end = this.#end;
+    if (this.#offset >= end) return null;
     let chunk: Buffer;
     if (this.#isEof) {
-      chunk = ZEROS.subarray(0, Math.min(ZEROS.length, size - this.#offset));
+      chunk = ZEROS.subarray(0, Math.min(ZEROS.length, end - this.#offset));
     } else {
       chunk = await this.#read();
       if (chunk.length === 0) {
@@ -154,10 +161,8 @@ export class FileRead {
   }
 
   /** Manifest checksums of the whole file, once `next()` returned null. */
-  finish(): { digests: Map<ChecksumAlgorithm, string>; failures: readonly PageFailure[]; unverifiable: string | null } {
-    const digests = new Map<ChecksumAlgorithm, string>();
-    for (const [algorithm, digester] of this.#digesters) digests.set(algorithm, digester.finish());
-    return { digests, failures: this.#failures, unverifiable: this.#unverifiable };
+  finish(): FileReadResult {
+    return { digests: finishAll(this.#digesters), failures: this.#failures, unverifiable: this.#unverifiable };
   }
 
   async close(): Promise<void> {
@@ -175,7 +180,7 @@ export class FileRead {
       return whole;
     }
     if (this.#handle === null) return ZEROS.subarray(0, 0); // a small file that was shorter than its size
-    const size = this.#end;
+    const end = this.#end;
     const ahead = this.#ahead;
     let chunk = ahead !== null && this.#aheadOffset === this.#offset ? await ahead : null;
     this.#ahead = null;
@@ -184,7 +189,7 @@ export class FileRead {
       chunk = await this.#issue(this.#offset);
     }
     const nextOffset = this.#offset + chunk.length;
-    if (chunk.length > 0 && nextOffset < size) {
+    if (chunk.length > 0 && nextOffset < end) {
       this.#aheadOffset = nextOffset;
       this.#ahead = this.#issue(nextOffset);
       this.#ahead.catch(() => {}); // awaited (or discarded) by the next call
@@ -275,16 +280,19 @@ export class JoinedRead {
   }
 
   /** Its checksums and failures for the whole file, once the shared read finished (`shared`: its finish()). */
-  finish(shared: { readonly failures: readonly PageFailure[]; readonly unverifiable: string | null }):
-    { digests: Map<ChecksumAlgorithm, string>; failures: readonly PageFailure[]; unverifiable: string | null } {
-    const digests = new Map<ChecksumAlgorithm, string>();
-    for (const [algorithm, digester] of this.#digesters) digests.set(algorithm, digester.finish());
-    return { digests, failures: this.#merge(shared.failures), unverifiable: this.#unverifiable ?? shared.unverifiable };
+  finish(shared: Pick<FileReadResult, 'failures' | 'unverifiable'>): FileReadResult {
+    return { digests: finishAll(this.#digesters), failures: this.#merge(shared.failures), unverifiable: this.#unverifiable ?? shared.unverifiable };
   }
 
   #merge(shared: readonly PageFailure[]): PageFailure[] {
     return [...this.#failures, ...shared.filter((failure) => failure.block * PAGE_BYTES >= this.#joinedAt)];
   }
+}
+
+function finishAll(digesters: ReadonlyMap<ChecksumAlgorithm, Digester>): Map<ChecksumAlgorithm, string> {
+  const digests = new Map<ChecksumAlgorithm, string>();
+  for (const [algorithm, digester] of digesters) digests.set(algorithm, digester.finish());
+  return digests;
 }
 
 /** A small file's bytes (fewer than its size if it shrank), or null when it vanished since the walk. */
