@@ -50,6 +50,13 @@ export function checksumHex(algorithm: ChecksumAlgorithm, bytes: Uint8Array): st
   return digester.finish();
 }
 
+/** A CRC-32C value in the manifest's text form (see the quirk above). */
+export function crc32cHex(crc: number): string {
+  const out = Buffer.allocUnsafe(4);
+  out.writeUInt32LE(crc >>> 0);
+  return out.toString('hex');
+}
+
 const NONE_DIGESTER: Digester = { update: () => {}, finish: () => '', clone: () => NONE_DIGESTER };
 
 class Crc32cDigester implements Digester {
@@ -64,9 +71,7 @@ class Crc32cDigester implements Digester {
   }
 
   finish(): string {
-    const out = Buffer.allocUnsafe(4);
-    out.writeUInt32LE(this.#crc >>> 0);
-    return out.toString('hex');
+    return crc32cHex(this.#crc);
   }
 
   clone(): Digester {

@@ -51,3 +51,45 @@ export function crc32c(bytes: Uint8Array, crc = 0, start = 0, end = bytes.length
   for (; i < end; i++) c = (T0[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
   return ~c >>> 0;
 }
+
+/*
+ * Combining: the CRC of A followed by B from crc(A), crc(B) and B's length alone, so parts of one file can be
+ * checksummed on different threads. Appending n bytes multiplies A's remainder by x^(8n) modulo the polynomial;
+ * the pre- and post-inversion cancel out in the XOR with crc(B). Polynomials here are bit-reflected, as in the
+ * tables above: x^0 is the top bit.
+ */
+const X0 = 0x80000000;
+
+/** a(x) * b(x) modulo the CRC-32C polynomial. */
+function multiplyModPoly(a: number, b: number): number {
+  let product = 0;
+  let factor = b >>> 0;
+  for (let bit = X0; bit !== 0 && (a & (bit | (bit - 1))) !== 0; bit >>>= 1) {
+    if ((a & bit) !== 0) product ^= factor;
+    factor = factor & 1 ? (factor >>> 1) ^ POLY : factor >>> 1;
+  }
+  return product >>> 0;
+}
+
+/** X_POW_2K[k] = x^(2^k) modulo the polynomial; the sequence repeats after 32 squarings at most. */
+const X_POW_2K: Uint32Array = (() => {
+  const table = new Uint32Array(64);
+  table[0] = X0 >>> 1; // x^1
+  for (let k = 1; k < table.length; k++) table[k] = multiplyModPoly(table[k - 1] as number, table[k - 1] as number);
+  return table;
+})();
+
+/** x^(8 * bytes) modulo the polynomial. */
+function shiftByBytes(bytes: number): number {
+  let power = X0;
+  let k = 3; // 8 = 2^3
+  for (let n = bytes; n > 0; n = Math.floor(n / 2), k++) {
+    if (n % 2 === 1) power = multiplyModPoly(X_POW_2K[k] as number, power);
+  }
+  return power;
+}
+
+/** The CRC-32C of A then B, given crc32c(A), crc32c(B) and B's length in bytes. */
+export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
+  return (multiplyModPoly(shiftByBytes(lengthB), crcA) ^ crcB) >>> 0;
+}

@@ -2,8 +2,9 @@
  * Runs the checksum stage of a plain backup on several threads: CRC-32C and SHA-2 are CPU-bound, so a core
  * per lane is what lets `verify` keep up with pg_verifybackup's native code. This thread is a lane too and
  * starts at once; worker threads take batches once they are ready (tens of ms compiled, more under tsx),
- * so starting them never delays the work. Jobs go out biggest first, so one huge
- * relation segment does not finish alone at the end, in batches of many small files, so an 8 kB file does
+ * so starting them never delays the work. Large CRC32C files go out in parts (file-parts.ts), so one 1 GiB
+ * relation segment is spread over every lane. Jobs go out biggest first, so no big one
+ * finishes alone at the end, in batches of many small files, so an 8 kB file does
  * not cost a message round trip. Small backups get no workers at all.
  *
  * Outcomes arrive in completion order; the caller orders its problems. If `onOutcome` throws (exit on first
@@ -13,6 +14,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '../errors/index.ts';
 import { CHUNK_BYTES, FileHasher, type HashJob, type HashOutcome } from './file-hasher.ts';
+import { splitIntoParts } from './file-parts.ts';
 import type { HashBatch, HashWorkerMessage } from './hash-worker.ts';
 
 export interface HashPoolOptions {
@@ -29,8 +31,14 @@ const BATCH_FILES = 256;
 export async function hashFiles(jobs: readonly HashJob[], options: HashPoolOptions): Promise<void> {
   const totalBytes = jobs.reduce((sum, job) => sum + job.size, 0);
   const wanted = options.workers ?? (totalBytes < NO_WORKERS_BELOW_BYTES ? 0 : Math.min(availableParallelism() - 1, 7));
-  const batches = batchesOf([...jobs].sort((a, b) => b.size - a.size));
-  await new Pool(batches, Math.min(wanted, batches.length - 1), options).run();
+  // Parts only pay when there is more than one lane to spread them over.
+  const split = wanted > 0 ? splitIntoParts(jobs) : null;
+  const batches = batchesOf([...(split?.jobs ?? jobs)].sort((a, b) => b.size - a.size));
+  const onOutcome = split === null ? options.onOutcome : (outcome: HashOutcome): void => {
+    const whole = split.assembler.add(outcome);
+    if (whole !== null) options.onOutcome(whole);
+  };
+  await new Pool(batches, Math.min(wanted, batches.length - 1), { ...options, onOutcome }).run();
 }
 
 function batchesOf(jobs: readonly HashJob[]): HashBatch[] {
