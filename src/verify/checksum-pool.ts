@@ -13,7 +13,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '../errors/index.ts';
-import { CHUNK_BYTES, FileHasher, type HashJob, type HashOutcome } from './file-hasher.ts';
+import { FileHasher, type HashJob, type HashOutcome } from './file-hasher.ts';
 import { splitIntoParts } from './file-parts.ts';
 import type { HashBatch, HashWorkerMessage } from './hash-worker.ts';
 
@@ -64,7 +64,8 @@ class Pool {
   readonly #options: HashPoolOptions;
   readonly #threads: Worker[] = [];
   #next = 0;
-  #busyWorkers = 0;
+  /** Batches out with workers. */
+  #outstanding = 0;
   #failure: { error: unknown } | null = null;
   #settle: (() => void) | null = null;
 
@@ -82,7 +83,7 @@ class Pool {
     try {
       await this.#hashHere();
       // Workers still starting up hold nothing and are simply terminated.
-      if (this.#busyWorkers > 0 && this.#failure === null) await workersDone;
+      if (this.#outstanding > 0 && this.#failure === null) await workersDone;
     } catch (error) {
       this.#fail(error);
     } finally {
@@ -91,14 +92,16 @@ class Pool {
     if (this.#failure !== null) throw this.#failure.error;
   }
 
-  /** This thread's lane: batches until none are left (or a worker failed). */
+  /**
+   * This thread's lane: synchronous like the workers' (file-hasher.ts says why), one job per turn of the event
+   * loop, so the workers' messages are answered between jobs.
+   */
   async #hashHere(): Promise<void> {
     const hasher = new FileHasher();
     for (let batch = this.#take(); batch !== undefined && this.#failure === null; batch = this.#take()) {
       for (const job of batch.jobs) {
-        const outcome = await hasher.hash(job, this.#options.onBytes);
-        if (job.size < CHUNK_BYTES) this.#options.onBytes(outcome.bytesRead);
-        this.#options.onOutcome(outcome);
+        this.#options.onOutcome(hasher.hash(job, this.#options.onBytes));
+        await new Promise(setImmediate);
       }
     }
   }
@@ -112,27 +115,28 @@ class Pool {
   #startWorker(): void {
     const thread = spawnHashWorker();
     this.#threads.push(thread);
-    let holding = false; // a batch is out with this worker
-    const release = (): void => {
-      if (!holding) return;
-      holding = false;
-      this.#busyWorkers--;
-      if (this.#busyWorkers === 0) this.#settle?.();
-    };
-    const feed = (): void => {
+    // Batches out with this worker: two once it is ready, so it goes on to its next while this thread, busy
+    // with its own lane, has not yet read the answer to the last.
+    let holding = 0;
+    const give = (): void => {
       const batch = this.#failure === null ? this.#take() : undefined;
-      if (batch === undefined) return release();
-      if (!holding) this.#busyWorkers++;
-      holding = true;
+      if (batch === undefined) return;
+      holding++;
+      this.#outstanding++;
       thread.postMessage(batch);
+    };
+    const returned = (batches: number): void => {
+      holding -= batches;
+      this.#outstanding -= batches;
+      if (this.#outstanding === 0) this.#settle?.();
     };
     thread.on('error', (error) => {
       this.#fail(error);
-      release();
+      returned(holding);
     });
     thread.on('exit', (code) => {
-      if (holding) this.#fail(new InternalError('INTERNAL_ASSERTION', `checksum worker exited with code ${code}`));
-      release();
+      if (holding > 0) this.#fail(new InternalError('INTERNAL_ASSERTION', `checksum worker exited with code ${code}`));
+      returned(holding);
     });
     thread.on('message', (message: HashWorkerMessage) => {
       if (this.#failure !== null) return;
@@ -142,13 +146,15 @@ class Pool {
         } else if (message.type === 'done') {
           this.#options.onBytes(message.unreportedBytes);
           for (const outcome of message.outcomes) this.#options.onOutcome(outcome);
-          feed();
+          give(); // before counting this one back, so the count touches zero only when no batch is left
+          returned(1);
         } else {
-          feed();
+          give();
+          give();
         }
       } catch (error) {
         this.#fail(error);
-        release();
+        returned(holding);
       }
     });
   }

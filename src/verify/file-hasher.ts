@@ -1,8 +1,10 @@
 /**
  * Checksums one file from disk, the unit of work of the checksum stage (run in worker threads by
- * checksum-pool.ts, or in-process for small backups). Small files are read synchronously in one go (async I/O
- * costs more than the read itself for an 8 kB relation file); large files are read with two buffers so the
- * next read runs on libuv's pool while the current chunk is hashed.
+ * checksum-pool.ts, or in-process for small backups). Reads are synchronous, in CHUNK_BYTES, each hashed at once
+ * on the thread that read it: the bytes the kernel has just copied are still in this core's L2 cache when the
+ * checksum reads them. Measured at scale 100 (1.5 GB, warm cache, one thread): 0.48 s in 128 kB reads against
+ * 0.94 s in 1 MB reads, and asynchronous reads, which copy on one of libuv's threads and hash on another core,
+ * were slower than both. Threads that must stay responsive hash one job at a time between turns of their loop.
  *
  * A job can also be one part of a large CRC-32C file (file-parts.ts): then it reads its byte range, the last
  * part to end of file, and reports the part's raw CRC for the caller to combine.
@@ -10,13 +12,14 @@
  * It reports what it read and computed; comparing with the manifest is the caller's job. It reads to end of
  * file rather than trusting the size, so a file that grew or shrank since the walk is noticed.
  */
-import { closeSync, openSync, read, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { fsPath } from '../manifest/byte-path.ts';
 import { createDigester, type ChecksumAlgorithm } from '../manifest/checksum.ts';
 import { crc32c } from '../util/crc32c.ts';
 import { errorReason } from './report.ts';
 
-export const CHUNK_BYTES = 1 << 20;
+/** Read size: fits this machine's 1 MB L2 with room for the checksum's own state (see above). */
+export const CHUNK_BYTES = 64 << 10;
 
 export interface HashJob {
   /** Caller's handle (the manifest index). */
@@ -55,9 +58,10 @@ class PartCrc implements Sink {
 }
 
 export class FileHasher {
-  readonly #buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)] as const;
+  readonly #buffer = Buffer.allocUnsafe(CHUNK_BYTES);
 
-  async hash(job: HashJob, onBytes: (bytes: number) => void): Promise<HashOutcome> {
+  /** `onBytes` hears of every chunk read, for progress. */
+  hash(job: HashJob, onBytes: (bytes: number) => void): HashOutcome {
     let fd: number;
     try {
       fd = openSync(fsPath(job.path), 'r');
@@ -69,52 +73,30 @@ export class FileHasher {
     const digester = part === undefined ? createDigester(job.algorithm) : null;
     const sink: Sink = digester ?? partCrc;
     let bytesRead = 0;
+    // A part starts at its offset and stops after its length; the last part and a whole file read to end of file.
+    const limit = part === undefined || part.last ? Infinity : job.size;
+    let position = part?.offset ?? 0;
     try {
-      if (part !== undefined) bytesRead = await this.#readLarge(fd, sink, onBytes, part.offset, part.last ? Infinity : job.size);
-      else if (job.size < CHUNK_BYTES) bytesRead = this.#readSmall(fd, sink);
-      else bytesRead = await this.#readLarge(fd, sink, onBytes, 0, Infinity);
-    } catch (error) {
-      return failed(job, bytesRead, 'read', error);
+      for (;;) {
+        let got: number;
+        try {
+          got = readSync(fd, this.#buffer, 0, Math.min(CHUNK_BYTES, limit - bytesRead), position);
+        } catch (error) {
+          return failed(job, bytesRead, 'read', error);
+        }
+        if (got === 0) break;
+        sink.update(this.#buffer, 0, got);
+        bytesRead += got;
+        position += got;
+        onBytes(got); // outside the read's try: what it throws (a cancelled run) is the caller's, not this file's
+        if (bytesRead >= limit) break;
+      }
     } finally {
       closeSync(fd);
     }
     if (digester !== null) return { index: job.index, bytesRead, checksum: digester.finish(), error: null };
     return { index: job.index, bytesRead, checksum: null, error: null, part: { offset: part?.offset ?? 0, crc: partCrc.value } };
   }
-
-  #readSmall(fd: number, digester: Sink): number {
-    const buffer = this.#buffers[0];
-    let total = 0;
-    for (;;) {
-      const got = readSync(fd, buffer, 0, CHUNK_BYTES, null);
-      if (got === 0) return total;
-      digester.update(buffer, 0, got);
-      total += got;
-    }
-  }
-
-  /** Reads from `start` until end of file or `limit` bytes, the next read running while a chunk is hashed. */
-  async #readLarge(fd: number, sink: Sink, onBytes: (bytes: number) => void, start: number, limit: number): Promise<number> {
-    let total = 0;
-    let which = 0;
-    let pending = readAt(fd, this.#buffers[0], start, limit);
-    for (;;) {
-      const got = await pending;
-      if (got === 0) return total;
-      const buffer = this.#buffers[which] as Buffer;
-      total += got;
-      which ^= 1;
-      pending = total < limit ? readAt(fd, this.#buffers[which] as Buffer, start + total, limit - total) : Promise.resolve(0);
-      sink.update(buffer, 0, got);
-      onBytes(got);
-    }
-  }
-}
-
-function readAt(fd: number, buffer: Buffer, position: number, most: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    read(fd, buffer, 0, Math.min(buffer.length, most), position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
-  });
 }
 
 function failed(job: HashJob, bytesRead: number, action: 'open' | 'read', error: unknown): HashOutcome {

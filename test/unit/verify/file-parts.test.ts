@@ -33,7 +33,7 @@ async function hashAll(jobs: readonly HashJob[], partBytes = PART): Promise<Hash
   const split = splitIntoParts(jobs, partBytes);
   const hasher = new FileHasher(); // one lane: a hasher's buffers serve one job at a time
   const outcomes: HashOutcome[] = [];
-  for (const job of split.jobs) outcomes.push(await hasher.hash(job, () => {}));
+  for (const job of split.jobs) outcomes.push(hasher.hash(job, () => {}));
   const whole: HashOutcome[] = [];
   for (const outcome of [...outcomes].reverse()) {
     const done = split.assembler.add(outcome);
