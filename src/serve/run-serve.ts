@@ -46,7 +46,14 @@ export interface ServeOptions {
   readonly logFormat: LogFormat;
 }
 
-/** Bytes read from disk per read call: large reads, few system calls. */
+/**
+ * Bytes read from disk per read call. Measured at scale 100, warm, 3 runs per size, 2026-12-07:
+ * - 256 kB: serve's CPU for one backup was 1.99 s against 1.50 s at 1 MB. Each chunk costs a promise hop and a
+ *   write per socket, and that outweighs verify's cache effect (src/verify/file-hasher.ts).
+ * - 2 and 4 MB: ten at once were no faster (10.3 and 9.6 s against 9.1 s), and they read the data directory 1.30
+ *   and 1.27 times, because bigger chunks fill a member's queue sooner and so detach more laggards. serve's peak
+ *   RSS was 189 and 231 MB against 140 MB.
+ */
 const CHUNK_BYTES = 1024 * 1024;
 const SHUTDOWN_GRACE_MS = 3000;
 
