@@ -12,11 +12,15 @@
  *   2. each claimed directory, as the run's own failure path would leave it: one whose -D holds backup_manifest is
  *      a complete backup and never touched; with --no-clean only backup_manifest.tmp and the claim files go;
  *      otherwise a directory the run created is removed (rm -rf, which follows no symlink), one it found empty is
- *      emptied. Any doubt (backup_manifest cannot be checked) keeps everything.
+ *      emptied. Any doubt (backup_manifest cannot be checked) keeps everything;
+ *   3. each directory the run was about to create but had not claimed yet: removed if it is empty (rmdir), so a
+ *      death between making the directory and claiming it leaves nothing. It may not yet be ours, so nothing
+ *      in it is touched, and with --no-clean it stays.
  * It does not log (stdout and stderr are /dev/null; the input holds cancel keys), retry, or drop slots.
  *
  * Input: one order per line, fields separated by a space, every string in hex (a path may hold any byte):
- *   server HOST PORT NOCLEAN | session PID KEY | dir WAS_CREATED DIR BACKUP_DIR | done
+ *   server HOST PORT NOCLEAN | session PID KEY | creating DIR | dir WAS_CREATED DIR BACKUP_DIR | done
+ * A `dir` order for a path supersedes its `creating` order.
  * Malformed lines are ignored (we are the only writer).
  *
  * A safety net, not a requirement: if it cannot be started or dies early, a warning says so and the run goes on.
@@ -37,6 +41,8 @@ export interface GuardianInit {
 export interface Guardian {
   /** One more session to cancel if this process dies. */
   addSession(key: CancelKey): void;
+  /** A directory about to be created, not claimed yet: removed if this process dies and it is still empty. */
+  addCreating(dir: string): void;
   /** One more directory to clean if this process dies; told as soon as it was claimed. */
   addDestination(claim: ClaimedDir): void;
   /** The run finished, or cleaned up after itself: nothing to rescue. Resolves once the guardian was told. */
@@ -46,6 +52,7 @@ export interface Guardian {
 export type GuardianOrder =
   | { readonly type: 'server'; readonly host: string; readonly port: number; readonly noClean: boolean }
   | { readonly type: 'session'; readonly key: CancelKey }
+  | { readonly type: 'creating'; readonly dir: string }
   | { readonly type: 'dir'; readonly claim: ClaimedDir }
   | { readonly type: 'done' };
 
@@ -56,6 +63,7 @@ export function orderLine(order: GuardianOrder): string {
   switch (order.type) {
     case 'server': return `server ${hex(order.host)} ${order.port} ${order.noClean ? 1 : 0}\n`;
     case 'session': return `session ${order.key.processId} ${order.key.secretKey.toString('hex')}\n`;
+    case 'creating': return `creating ${hex(order.dir)}\n`;
     case 'dir': return `dir ${order.claim.wasCreated ? 1 : 0} ${hex(order.claim.dir)} ${hex(order.claim.backupDir)}\n`;
     case 'done': return 'done\n';
   }
@@ -64,7 +72,7 @@ export function orderLine(order: GuardianOrder): string {
 export const GUARDIAN_SCRIPT = String.raw`
 use strict;
 $0 = 'pgconvoy-guardian';
-my ($host, $port, $noclean, @keys, @dirs, $done);
+my ($host, $port, $noclean, @keys, @dirs, %creating, $done);
 my $hex = qr/^(?:[0-9a-fA-F]{2})+$/;
 while (defined(my $line = <STDIN>)) {
   chomp $line;
@@ -75,13 +83,16 @@ while (defined(my $line = <STDIN>)) {
     ($host, $port, $noclean) = (pack('H*', $f[0]), $f[1], $f[2]);
   }
   elsif ($kind eq 'session' && @f == 2 && $f[0] =~ /^\d{1,10}$/ && $f[1] =~ $hex) { push @keys, [$f[0], pack('H*', $f[1])] }
+  elsif ($kind eq 'creating' && @f == 1 && $f[0] =~ $hex) { $creating{pack('H*', $f[0])} = 1 }
   elsif ($kind eq 'dir' && @f == 3 && $f[0] =~ /^[01]$/ && $f[1] =~ $hex && $f[2] =~ $hex) {
     push @dirs, [$f[0], pack('H*', $f[1]), pack('H*', $f[2])];
+    delete $creating{$dirs[-1][1]};
   }
 }
 exit 0 if $done;
 if (defined $host) { require Socket; cancel(@$_) for @keys }
 clean(@$_) for @dirs;
+unless ($noclean) { rmdir($_) for keys %creating }
 exit 0;
 
 sub cancel {
@@ -162,6 +173,10 @@ class SpawnedGuardian implements Guardian {
 
   addSession(key: CancelKey): void {
     this.#send({ type: 'session', key });
+  }
+
+  addCreating(dir: string): void {
+    this.#send({ type: 'creating', dir });
   }
 
   addDestination(claim: ClaimedDir): void {

@@ -23,7 +23,7 @@
 import { AbortError, ConvoyError, ProtocolError } from '../errors/index.ts';
 import type { BaseBackupEvent, ConnectionParams, NoticeMessage, ReplicationSession, TablespaceInfo } from '../client/types.ts';
 import type { ArchiveSink } from '../pipeline/archive-sink.ts';
-import type { ClaimedDir } from '../pipeline/index.ts';
+import type { ClaimEvent } from '../pipeline/index.ts';
 import type { WalSink } from '../pipeline/wal-sink.ts';
 import { parseWalSegmentSize, type Lsn } from '../util/lsn.ts';
 import { spawnGuardian, type Guardian, type GuardianInit } from './guardian.ts';
@@ -60,8 +60,8 @@ export interface BackupObserver {
 
 export interface BackupDeps {
   connect(params: ConnectionParams, options: { signal: AbortSignal }): Promise<ReplicationSession>;
-  /** Opens (claims) the targets; `onClaim` is called for each directory as soon as it is claimed. */
-  openTargets(facts: ServerFacts, onClaim: (claim: ClaimedDir) => void): Promise<BackupTargets>;
+  /** Opens (claims) the targets; `onClaim` is told of each directory as it is created and as it is claimed. */
+  openTargets(facts: ServerFacts, onClaim: (event: ClaimEvent) => void): Promise<BackupTargets>;
   readonly signal: AbortSignal;
   readonly observer?: BackupObserver;
   /** Starts the guardian that cleans up after a killed run; spawnGuardian unless a test replaces it. */
@@ -133,7 +133,10 @@ export async function runBackup(plan: BackupPlan, deps: BackupDeps): Promise<Bac
     guardian = startGuardian(plan, deps);
     sessions.guardBy(guardian);
     const guarded = guardian;
-    targets = await deps.openTargets(facts, (claim) => guarded?.addDestination(claim));
+    targets = await deps.openTargets(facts, (event) => {
+      if (event.type === 'creating') guarded?.addCreating(event.dir);
+      else guarded?.addDestination(event);
+    });
     streamer = plan.walMethod === 'stream' ? await prepareStreamer(plan, facts, targets, deps, sessions) : null;
     if (plan.walMethod === 'fetch' && plan.useTemporarySlot) {
       // Held by this session until it ends: WAL from before the start checkpoint stays until the server has

@@ -9,7 +9,7 @@
  */
 import { renderPrimaryConninfo } from '../client/conninfo.ts';
 import { UsageError } from '../errors/index.ts';
-import { ArchiveSink, createDestination, fanOut, type ClaimedDir, type Destination } from '../pipeline/index.ts';
+import { ArchiveSink, createDestination, fanOut, type ClaimEvent, type Destination } from '../pipeline/index.ts';
 import { refuseTarget } from '../pipeline/destination/claim.ts';
 import { directoryStatus } from '../pipeline/destination/fs-helpers.ts';
 import type { BackupPlan, BackupTarget } from './plan.ts';
@@ -28,7 +28,7 @@ export async function preflightTargets(plan: BackupPlan): Promise<void> {
 }
 
 export async function openBackupTargets(plan: BackupPlan, facts: ServerFacts, stdout: NodeJS.WritableStream,
-  onClaim: (claim: ClaimedDir) => void): Promise<BackupTargets> {
+  onClaim: (event: ClaimEvent) => void): Promise<BackupTargets> {
   if (plan.target !== undefined) return serverSideTarget(plan.target);
   const destinations = plan.destinations.map((dir) => createDestination({
     dir,

@@ -3,5 +3,5 @@ export { ArchiveSink, type BackupStartInfo, type BackupEndInfo } from './archive
 export type { WalSink } from './wal-sink.ts';
 export { createDestination, type Destination } from './build-destination.ts';
 export { fanOut, type FanOutDestination } from './fan-out.ts';
-export type { DestinationOptions, ClientCompression, ClaimedDir } from './destination/options.ts';
+export type { DestinationOptions, ClientCompression, ClaimedDir, ClaimEvent } from './destination/options.ts';
 export type { CompressionMethod } from './compression/filter.ts';

@@ -35,13 +35,18 @@ export function refuseTarget(path: string, status: 'not-empty' | 'not-directory'
   return new UsageError('TARGET_NOT_EMPTY', `${what} "${path}" exists but is not empty`, { details: { path } });
 }
 
-/** Claims `path` for this run; `mode` for a directory it creates. Throws TARGET_NOT_EMPTY if another run has it. */
-export async function claimDirectory(path: string, mode: number): Promise<Claim> {
+/**
+ * Claims `path` for this run; `mode` for a directory it creates. Throws TARGET_NOT_EMPTY if another run has it.
+ * `onCreating` is called just before the directory itself is made, so that whoever cleans up after a killed run
+ * knows of it before it exists.
+ */
+export async function claimDirectory(path: string, mode: number, onCreating?: () => void): Promise<Claim> {
   const status = await directoryStatus(path);
   if (status === 'not-empty' || status === 'not-directory') throw refuseTarget(path, status);
   let wasCreated = false;
   if (status === 'missing') {
     await fsCall('create directory', dirname(path), () => fs.mkdir(dirname(path), { recursive: true, mode }));
+    onCreating?.();
     try {
       await fs.mkdir(path, { mode });
       wasCreated = true;

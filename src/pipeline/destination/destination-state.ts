@@ -176,9 +176,9 @@ export class DestinationState {
   }
 
   async #claimRoot(path: string): Promise<void> {
-    const claim = await claimDirectory(path, this.dirMode);
+    const claim = await claimDirectory(path, this.dirMode, () => this.options.onClaim?.({ type: 'creating', dir: resolve(path) }));
     this.#roots.push(claim);
-    this.options.onClaim?.({ dir: resolve(claim.path), wasCreated: claim.wasCreated, backupDir: resolve(this.dir) });
+    this.options.onClaim?.({ type: 'claimed', dir: resolve(claim.path), wasCreated: claim.wasCreated, backupDir: resolve(this.dir) });
   }
 
   async #undo(): Promise<void> {

@@ -38,9 +38,16 @@ export interface DestinationOptions {
   readonly stdout?: Writable;
   /** --waldir: absolute directory (plain format) that receives the WAL, with <dir>/pg_wal a symlink to it. */
   readonly walDir?: string | null;
-  /** Told of every directory the destination claimed, as soon as it has it (the cleanup guardian's list). */
-  readonly onClaim?: (claim: ClaimedDir) => void;
+  /** Told of every directory the destination creates and claims, as each happens (the cleanup guardian's list). */
+  readonly onClaim?: (event: ClaimEvent) => void;
 }
+
+/**
+ * `creating`: the destination is about to make this directory, and does not own it yet. A run killed before it
+ * claims the directory leaves it empty, and an empty directory is all the guardian may remove for it.
+ * `claimed`: the directory is this run's, and it supersedes `creating` for the same path.
+ */
+export type ClaimEvent = { readonly type: 'creating'; readonly dir: string } | ({ readonly type: 'claimed' } & ClaimedDir);
 
 /** A directory a destination claimed; `backupDir` is its -D, whose backup_manifest says the backup is complete. */
 export interface ClaimedDir {

@@ -21,6 +21,7 @@ after(() => rm(root, { recursive: true, force: true }));
 test('orders are one line each, strings in hex', () => {
   assert.equal(orderLine({ type: 'server', host: '/tmp', port: 5432, noClean: false }), 'server 2f746d70 5432 0\n');
   assert.equal(orderLine({ type: 'session', key: { processId: 4242, secretKey: Buffer.from('deadbeef', 'hex') } }), 'session 4242 deadbeef\n');
+  assert.equal(orderLine({ type: 'creating', dir: '/b k' }), 'creating 2f62206b\n');
   assert.equal(orderLine({ type: 'dir', claim: { dir: '/b k', backupDir: '/b k', wasCreated: true } }), 'dir 1 2f62206b 2f62206b\n');
   assert.equal(orderLine({ type: 'done' }), 'done\n');
 });
@@ -41,11 +42,12 @@ async function fakeServer(): Promise<{ server: Server; port: number; received: B
 }
 
 /** A parent process that starts the guardian, tells it one session, then either dies by SIGKILL or says done. */
-async function runParent(port: number, dir: string, ending: 'SIGKILL' | 'done'): Promise<void> {
+async function runParent(port: number, dir: string, ending: 'SIGKILL' | 'done', creating: readonly string[] = []): Promise<void> {
   const code = `
     const { spawnGuardian } = await import(${JSON.stringify(GUARDIAN_URL)});
     const guardian = spawnGuardian({ host: '127.0.0.1', port: ${port}, noClean: false },
       (message) => { console.error(message); process.exit(3); });
+    for (const path of ${JSON.stringify(creating)}) guardian.addCreating(path);
     guardian.addDestination({ dir: ${JSON.stringify(dir)}, backupDir: ${JSON.stringify(dir)}, wasCreated: true });
     guardian.addSession({ processId: 4242, secretKey: Buffer.from('deadbeef', 'hex') });
     if (${JSON.stringify(ending)} === 'done') await guardian.done();
@@ -91,6 +93,28 @@ test('parent says done: the guardian exits without cancelling or removing anythi
     await sleep(1500); // long enough for a guardian that wrongly acted (the SIGKILL case takes well under that)
     assert.deepEqual(received, []);
     assert.equal(existsSync(join(dir, 'base')), true);
+  } finally {
+    server.close();
+  }
+});
+
+test('parent SIGKILLed while creating directories: the empty ones go, the others stay', { timeout: 30_000 }, async () => {
+  const { server, port, received } = await fakeServer();
+  try {
+    const claimed = join(root, 'claimed');
+    const empty = join(root, 'made-not-claimed');
+    const holding = join(root, 'made-by-someone-else');
+    const never = join(root, 'never-made');
+    await mkdir(claimed);
+    await mkdir(empty);
+    await mkdir(holding);
+    await writeFile(join(holding, 'pgconvoy.lock'), '');
+    // `claimed` was announced as being created too: its dir order supersedes that, and it is removed as claimed.
+    await runParent(port, claimed, 'SIGKILL', [claimed, empty, holding, never]);
+    const tookMs = await waitUntil(() => received.length > 0 && !existsSync(claimed) && !existsSync(empty), 10_000);
+    assert.ok(tookMs >= 0, `claimed still there: ${existsSync(claimed)}, empty still there: ${existsSync(empty)}`);
+    assert.equal(existsSync(join(holding, 'pgconvoy.lock')), true);
+    assert.equal(existsSync(never), false);
   } finally {
     server.close();
   }

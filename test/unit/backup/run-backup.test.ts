@@ -179,6 +179,7 @@ function harness(walMethod: 'fetch' | 'stream',
       guardian.push({ at: log.length, what: 'start', init });
       return {
         addSession: (key) => guardian.push({ at: log.length, what: `session ${key.processId} ${key.secretKey.toString('hex')}` }),
+        addCreating: (dir) => guardian.push({ at: log.length, what: `creating ${dir}` }),
         addDestination: (claim) => guardian.push({ at: log.length, what: `dir ${claim.dir}` }),
         done: async () => {
           guardian.push({ at: log.length, what: 'done' });
