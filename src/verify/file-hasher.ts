@@ -21,7 +21,7 @@ import { crc32c } from '../util/crc32c.ts';
 import { errorReason } from './report.ts';
 
 /** Read size: below the size at which the copy stops leaving the bytes in cache (see above). */
-export const CHUNK_BYTES = 64 << 10;
+const CHUNK_BYTES = 64 << 10;
 
 export interface HashJob {
   /** Caller's handle (the manifest index). */
@@ -77,19 +77,18 @@ export class FileHasher {
     let bytesRead = 0;
     // A part starts at its offset and stops after its length; the last part and a whole file read to end of file.
     const limit = part === undefined || part.last ? Infinity : job.size;
-    let position = part?.offset ?? 0;
+    const start = part?.offset ?? 0;
     try {
       for (;;) {
         let got: number;
         try {
-          got = readSync(fd, this.#buffer, 0, Math.min(CHUNK_BYTES, limit - bytesRead), position);
+          got = readSync(fd, this.#buffer, 0, Math.min(CHUNK_BYTES, limit - bytesRead), start + bytesRead);
         } catch (error) {
           return failed(job, bytesRead, 'read', error);
         }
         if (got === 0) break;
         sink.update(this.#buffer, 0, got);
         bytesRead += got;
-        position += got;
         onBytes(got); // outside the read's try: what it throws (a cancelled run) is the caller's, not this file's
         if (bytesRead >= limit) break;
       }
@@ -97,7 +96,7 @@ export class FileHasher {
       closeSync(fd);
     }
     if (digester !== null) return { index: job.index, bytesRead, checksum: digester.finish(), error: null };
-    return { index: job.index, bytesRead, checksum: null, error: null, part: { offset: part?.offset ?? 0, crc: partCrc.value } };
+    return { index: job.index, bytesRead, checksum: null, error: null, part: { offset: start, crc: partCrc.value } };
   }
 }
 
