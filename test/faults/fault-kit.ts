@@ -248,15 +248,28 @@ export async function descendants(pid: number): Promise<number[]> {
   return found;
 }
 
-/** SIGKILL to a process and everything it forked (pg_basebackup -X stream forks its WAL receiver). */
+/**
+ * SIGKILL to a process and everything it forked (pg_basebackup -X stream forks its WAL receiver). Each process is
+ * stopped (SIGSTOP) before its children are listed, so none forks one after the list was read: a child forked in
+ * that gap would outlive the kill, holding the victim's output pipes open.
+ */
 export async function killTree(pid: number): Promise<void> {
-  const below = await descendants(pid);
-  for (const target of [pid, ...below]) {
-    try {
-      process.kill(target, 'SIGKILL');
-    } catch {
-      // already gone
+  const stopped = new Set<number>();
+  for (let next = [pid]; next.length > 0;) {
+    for (const target of next) {
+      signal(target, 'SIGSTOP');
+      stopped.add(target);
     }
+    next = (await descendants(pid)).filter((child) => !stopped.has(child));
+  }
+  for (const target of stopped) signal(target, 'SIGKILL');
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
   }
 }
 

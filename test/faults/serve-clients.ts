@@ -29,6 +29,8 @@ export interface ServeClient {
   readonly dir: string;
   readonly label: string;
   readonly result: Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  /** What the client has written to stderr so far: for the message when it does not finish. */
+  stderrSoFar(): string;
   /** SIGKILL to the client and everything it forked. */
   kill(): Promise<void>;
 }
@@ -37,11 +39,15 @@ export interface ServeClient {
 export function startServeClient(cluster: TestCluster, serve: RunningServe, kind: ClientKind, root: string, label: string, rate = '32M'): ServeClient {
   const dir = join(root, label);
   const common = ['-D', dir, ...kind.args, '-c', 'fast', '-r', rate, '-l', label];
+  const run = kind.tool === 'pg_basebackup'
+    ? pgBasebackup(cluster, serve, common)
+    : startCli(['backup', '-h', serve.host, '-p', String(serve.port), '-U', 'postgres', ...common]);
+  let stderr = '';
+  run.child.stderr?.on('data', (text: string | Buffer) => (stderr += String(text)));
+  const stderrSoFar = (): string => stderr;
   if (kind.tool === 'pg_basebackup') {
-    const run = pgBasebackup(cluster, serve, common);
-    return { kind, dir, label, result: run.result, kill: () => killTree(run.child.pid as number) };
+    return { kind, dir, label, result: run.result, stderrSoFar, kill: () => killTree(run.child.pid as number) };
   }
   // only the CLI process: its cleanup guardian is meant to outlive it, and does the CLI's cleanup in its place
-  const run = startCli(['backup', '-h', serve.host, '-p', String(serve.port), '-U', 'postgres', ...common]);
-  return { kind, dir, label, result: run.result, kill: async () => { run.child.kill('SIGKILL'); } };
+  return { kind, dir, label, result: run.result, stderrSoFar, kill: async () => { run.child.kill('SIGKILL'); } };
 }

@@ -49,9 +49,20 @@ function assertServeAlive(which: RunningServe): void {
   assert.ok(which.child.exitCode === null && which.child.signalCode === null, `serve exited; log:\n${which.log().slice(-3000)}`);
 }
 
+/** Longer than any client here takes beside a fault: past it, the client is named as stuck rather than the test timing out. */
+const CLIENT_CEILING_MS = 120_000;
+
 /** A client that finished: success must verify; anything else must not leave a manifest that does not. */
-async function judge(client: ServeClient, mustSucceed: boolean): Promise<string> {
-  const result = await client.result;
+async function judge(client: ServeClient, mustSucceed: boolean, through: RunningServe = serve): Promise<string> {
+  let ceiling: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    ceiling = setTimeout(() => {
+      reject(new Error(`${client.kind.name} (${client.label}) still running after ${CLIENT_CEILING_MS / 1000} s; ` +
+        `its stderr:\n${client.stderrSoFar()}\nserve log:\n${through.log().slice(-4000)}`));
+      void client.kill(); // so that the trials after this one start from a clean cluster
+    }, CLIENT_CEILING_MS);
+  });
+  const result = await Promise.race([client.result, stuck]).finally(() => clearTimeout(ceiling));
   if (mustSucceed) assert.equal(result.status, 0, `${client.kind.name} (${client.label}) failed beside the fault:\n${result.stderr}`);
   const complete = await expectNothingFalselyComplete(cluster, [client.dir]);
   if (result.status === 0) {
@@ -197,7 +208,7 @@ test('serve --max-backups 2 with five clients at once, some killed while queued 
       describe(`${kinds.map((kind) => kind.name).join(', ')}; SIGKILL ${victims.map((victim) => victim.label).join(', ') || 'none'} after ${atMs} ms`);
       for (const victim of victims) await victim.kill();
       const verdicts = [];
-      for (const client of clients) verdicts.push(`${client.label} ${await judge(client, !victims.includes(client))}`);
+      for (const client of clients) verdicts.push(`${client.label} ${await judge(client, !victims.includes(client), limited)}`);
       note(verdicts.join('; '));
       const peak = peakConcurrency(limited.events);
       assert.ok(peak <= 2, `serve ran ${peak} backups at once with --max-backups 2`);
