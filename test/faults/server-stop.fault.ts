@@ -31,8 +31,11 @@ const VARIANTS = [
 /** The CLI needs most of a second to start; the throttled backup then takes 2 to 3 s. */
 const EARLIEST_STOP_MS = 300;
 const LATEST_STOP_MS = 4000;
-/** What the server's going says to a client: terminated by the shutdown, or the connection lost or refused. */
-const SERVER_WENT = /terminating connection due to administrator command|server closed the connection|connection refused|could not connect|the database system is shutting down|connection (was )?(lost|reset|closed)/i;
+/**
+ * What the server's going says to a client: terminated by the shutdown, the connection lost, or a new one (-X
+ * stream opens its WAL connection after the start) refused, or failing because the postmaster's socket is gone.
+ */
+const SERVER_WENT = /terminating connection due to (administrator|immediate shutdown) command|server closed the connection|connection refused|could not connect|the database system is shutting down|connection (was )?(lost|reset|closed)|connection to server (on socket|at) .* failed/i;
 
 function startLoad(): void {
   load = startPgbench(cluster, { clients: 1, seconds: 3600 });
@@ -82,7 +85,7 @@ test('PostgreSQL stopped fast or immediate mid-backup: the backup fails clearly,
     assert.equal(result.status, 1, `exit status: ${result.status ?? result.signal}\n${result.stderr}`);
     const errorLine = /^pgconvoy: error: .*$/m.exec(result.stderr)?.[0];
     assert.ok(errorLine !== undefined, `no error line:\n${result.stderr}`);
-    assert.match(result.stderr, SERVER_WENT, 'the error says the server went away');
+    assert.match(result.stderr, SERVER_WENT, `the error says the server went away:\n${result.stderr}`);
     note(errorLine);
     for (const dir of dirs) {
       assert.ok(!((await listDir(dir)) ?? []).includes('backup_manifest'), `"${dir}" holds backup_manifest after a failed run`);
