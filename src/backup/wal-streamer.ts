@@ -122,7 +122,11 @@ export class WalStreamer {
   }
 
   #requestStop(): void {
-    if (this.#stopping === null && this.#stream !== null) this.#stopping = this.#stream.stop();
+    if (this.#stopping !== null || this.#stream === null) return;
+    this.#stopping = this.#stream.stop();
+    // Awaited only once the reading loop ends; if the connection is lost first, the loop throws that same loss and
+    // this promise would be left rejected with no handler, which kills the process instead of failing the backup.
+    this.#stopping.catch(() => {});
   }
 }
 

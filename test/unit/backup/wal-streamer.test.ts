@@ -1,7 +1,8 @@
 /**
  * WalStreamer's standby status positions: after each XLogData is written, write = WAL received so far and flush =
  * what the sink says it has fsynced (WalSink.flushedLsn), which lags; never the write position. And the stream is
- * told the server's wal_sender_timeout, so that it can recognise that timeout.
+ * told the server's wal_sender_timeout, so that it can recognise that timeout. A connection lost while the stream is
+ * being stopped fails the backup, and does not crash the process.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -57,4 +58,31 @@ test('status updates report the sink\'s fsynced position as flush, the received 
   assert.equal(failure, null);
   assert.deepEqual(reported, [[START + 1000n, 0n], [START + 3000n, START + 1000n], [START + 3500n, START + 3000n]]);
   assert.deepEqual(timeouts, [60_000], 'the stream knows the server\'s wal_sender_timeout');
+});
+
+// node:test fails a test in which a promise is rejected with no handler: that is the crash this guards against
+test('a connection lost while the stream is being stopped fails the backup once, with no unhandled rejection', async () => {
+  const lost = new Error('server closed the connection unexpectedly');
+  const session = {
+    show: async () => '1min',
+    startReplication(options: StartReplicationOptions): WalStream {
+      return {
+        reportPosition: () => {},
+        // the server goes (a fast shutdown) after the stop was asked for: stop() and the reading loop both see it
+        stop: () => new Promise((_, reject) => setImmediate(() => reject(lost))),
+        async *[Symbol.asyncIterator](): AsyncIterator<WalStreamEvent> {
+          yield { type: 'xlogdata', dataStart: options.startLsn, walEnd: options.startLsn + 4000n, data: Buffer.alloc(4000) };
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          throw lost;
+        },
+      };
+    },
+  } as unknown as ReplicationSession;
+  const streamer = new WalStreamer(session, new LaggingSink(), { slot: { create: false, permanent: false }, segmentBytes: SEGMENT_BYTES, statusIntervalMs: 0 });
+  let failures = 0;
+  streamer.start(START, 1, () => { failures += 1; });
+  await assert.rejects(streamer.finish(START + 3000n), lost);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(failures, 1);
+  assert.equal(streamer.failure, lost);
 });
