@@ -90,6 +90,12 @@ function processIo(): CliIo {
 
 /** Runs the CLI as this process: real streams, signals, exit status. */
 export function runFromProcess(): void {
+  // A promise rejected with no handler is a bug whatever it carries: said in the usual form, not as Node's dump.
+  // The process still ends at once, as Node would end it; the cleanup guardian then does what it does after any death.
+  process.on('unhandledRejection', (reason: unknown) => {
+    process.stderr.write(`pgconvoy: error: internal error: unhandled rejection: ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}\n`);
+    process.exit(1);
+  });
   main(process.argv.slice(2), processIo()).then(
     (code) => {
       process.exitCode = code;

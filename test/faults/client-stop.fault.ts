@@ -99,6 +99,7 @@ test(`SIGSTOP longer than wal_sender_timeout: completes and verifies, or fails c
     assert.ok(!((await listDir(outcome.dir)) ?? []).includes('backup_manifest'));
     await expectRemoved(outcome.dir, false);
     const errorLine = /^pgconvoy: error: .*$/m.exec(outcome.stderr)?.[0] ?? '';
+    assert.ok(errorLine !== '' && !errorLine.includes('internal error'), `no error line, or a bug's:\n${outcome.stderr}`);
     trial.note(errorLine);
     if (outcome.timedOut) {
       assert.match(outcome.stderr, /wal_sender_timeout|timed out|timeout/i,

@@ -85,6 +85,7 @@ test('PostgreSQL stopped fast or immediate mid-backup: the backup fails clearly,
     assert.equal(result.status, 1, `exit status: ${result.status ?? result.signal}\n${result.stderr}`);
     const errorLine = /^pgconvoy: error: .*$/m.exec(result.stderr)?.[0];
     assert.ok(errorLine !== undefined, `no error line:\n${result.stderr}`);
+    assert.doesNotMatch(errorLine, /internal error/, `a bug, not the server's going:\n${result.stderr}`);
     assert.match(result.stderr, SERVER_WENT, `the error says the server went away:\n${result.stderr}`);
     note(errorLine);
     for (const dir of dirs) {
