@@ -52,14 +52,17 @@ export function pgconvoyCommand(useTsx: boolean, bin?: string): string[] {
 }
 
 /**
- * How the installed `pgconvoy` runs: this Node, with the Node flags of the entry point's `#!/usr/bin/env -S node ...`
- * line (they are part of what users run), then the entry point.
+ * How the installed `pgconvoy` runs: its `#!/usr/bin/env -S ... node ...` line (its environment settings and Node
+ * flags are part of what users run) with this Node, then the entry point.
  */
 function installedCommand(bin: string): string[] {
   const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
   const words = shebang.replace(/^#!\s*/, '').split(/\s+/);
   const nodeAt = words.findIndex((word) => word === 'node' || word.endsWith('/node'));
-  return [process.execPath, ...(nodeAt < 0 ? [] : words.slice(nodeAt + 1)), bin];
+  if (nodeAt < 0) return [process.execPath, bin];
+  const settings = words.slice(0, nodeAt).filter((word) => /^[A-Z_][A-Z0-9_]*=/.test(word));
+  const node = [process.execPath, ...words.slice(nodeAt + 1), bin];
+  return settings.length === 0 ? node : ['env', ...settings, ...node];
 }
 
 export function requireInstall15(): PgInstall {
