@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect, rootCertificates, type TLSSocket } from 'node:tls';
 import { ConnectionError } from '../errors/index.ts';
 import { SSL_REQUEST } from '../protocol/encode-frontend.ts';
+import { slabReads } from './read-slabs.ts';
 import type { ConnectionParams } from './types.ts';
 
 const SYSTEM_CA_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
@@ -60,9 +61,10 @@ export async function openTransport(params: ConnectionParams, useSsl: boolean, s
 
 function openSocket(params: ConnectionParams, signal: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = isUnixSocket(params)
-      ? netConnect({ path: socketPath(params) })
-      : netConnect({ host: params.host, port: params.port });
+    const onread = slabReads(() => socket);
+    const socket: Socket = isUnixSocket(params)
+      ? netConnect({ path: socketPath(params), onread })
+      : netConnect({ host: params.host, port: params.port, onread });
     socket.setNoDelay(true);
     const onAbort = (): void => fail(signal.reason);
     const done = (): void => {
