@@ -19,7 +19,7 @@
  */
 import { promises as fs, constants as fsConstants, writevSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { fsCall, needsChmod } from './fs-helpers.ts';
+import { dropBytes, fsCall, needsChmod } from './fs-helpers.ts';
 import { InternalError, fsError } from '../../errors/index.ts';
 
 const BATCH_BYTES = 1024 * 1024;
@@ -169,17 +169,4 @@ export class FileOutput {
     if (this.#handle === null) throw new InternalError('INTERNAL_ASSERTION', `file "${this.path.toString()}" is closed`);
     return this.#handle;
   }
-}
-
-function dropBytes(buffers: Buffer[], count: number): Buffer[] {
-  let left = count;
-  const rest: Buffer[] = [];
-  for (const buffer of buffers) {
-    if (left >= buffer.length) left -= buffer.length;
-    else {
-      rest.push(left > 0 ? buffer.subarray(left) : buffer);
-      left = 0;
-    }
-  }
-  return rest;
 }

@@ -1,5 +1,5 @@
 /**
- * File-system helpers shared by the terminal stages of a destination: FsError wrapping, directory creation with
+ * File-system helpers shared by the terminal stages of a destination: FsError wrapping, short writes, directory creation with
  * exact modes, emptiness checks, removal of what a destination created, and the end-of-backup fsync walk.
  *
  * Modes are applied exactly (chmod when the process umask would strip bits), because a restored data directory
@@ -121,4 +121,18 @@ export async function syncPath(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** What is left of `buffers` after their first `count` bytes were written (a short write). */
+export function dropBytes(buffers: Buffer[], count: number): Buffer[] {
+  let left = count;
+  const rest: Buffer[] = [];
+  for (const buffer of buffers) {
+    if (left >= buffer.length) left -= buffer.length;
+    else {
+      rest.push(left > 0 ? buffer.subarray(left) : buffer);
+      left = 0;
+    }
+  }
+  return rest;
 }

@@ -1,12 +1,28 @@
 /**
- * TarStdoutSink: the terminal stage for '-D -'. Writes the single archive to a stream (process.stdout by default),
- * awaiting 'drain' for backpressure and each write's completion at the end. The manifest, when there is one, was
- * injected into the archive upstream (TarRebuildSink), so manifest hooks here only refuse to be used.
+ * TarStdoutSink: the terminal stage for '-D -'. Writes the single archive to a stream (process.stdout by default).
+ * The manifest, when there is one, was injected into the archive upstream (TarRebuildSink), so manifest hooks here
+ * only refuse to be used.
+ *
+ * Two ways to write, chosen when the backup begins:
+ *  - the stream's descriptor is a regular file or a character device other than a terminal (`> file`,
+ *    `> /dev/null`): chunks are collected and written with one writevSync per ~1 MiB on that descriptor, because
+ *    Node's stream for those makes one system call per chunk (a 32 KiB CopyData each). Chunks are kept by reference
+ *    until written (the pipeline's receivers own their chunks).
+ *  - anything else (a pipe, a socket, a terminal, a stream without a descriptor): each chunk is written through the
+ *    stream, awaiting 'drain' for backpressure and the last write's completion at the end. Node leaves a pipe
+ *    non-blocking, so it cannot be written directly; batching through the stream (cork, one writev per MiB) was
+ *    measured slower: 1.5 times the wall time into `| cat` (scale 100, paired runs).
  */
+import { fstatSync, writevSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { isatty } from 'node:tty';
 import { ArchiveSink, type BackupEndInfo, type BackupStartInfo } from '../archive-sink.ts';
 import { InternalError, UsageError, fsError } from '../../errors/index.ts';
 import type { DestinationState } from '../destination/destination-state.ts';
+import { dropBytes } from '../destination/fs-helpers.ts';
+
+const BATCH_BYTES = 1024 * 1024;
+const BATCH_BUFFERS = 512;
 
 export class TarStdoutSink extends ArchiveSink {
   readonly #state: DestinationState;
@@ -14,6 +30,10 @@ export class TarStdoutSink extends ArchiveSink {
   #archives = 0;
   #failure: unknown = null;
   #lastWrite: Promise<void> = Promise.resolve();
+  /** The descriptor written directly, or null to write through the stream. */
+  #fd: number | null = null;
+  #batch: Buffer[] = [];
+  #batchBytes = 0;
 
   constructor(state: DestinationState, stream: Writable) {
     super(null);
@@ -23,6 +43,7 @@ export class TarStdoutSink extends ArchiveSink {
 
   protected override async onBeginBackup(info: BackupStartInfo): Promise<void> {
     await this.#state.prepare(info);
+    this.#fd = directDescriptor(this.#stream);
     this.#stream.on('error', (error) => {
       this.#failure ??= fsError('write to', 'standard output', error);
     });
@@ -34,19 +55,17 @@ export class TarStdoutSink extends ArchiveSink {
 
   protected override async onArchiveContents(chunk: Buffer): Promise<void> {
     this.#throwIfFailed();
-    let done!: () => void;
-    this.#lastWrite = new Promise<void>((resolve) => {
-      done = resolve;
-    });
-    const hasRoom = this.#stream.write(chunk, (error) => {
-      if (error) this.#failure ??= fsError('write to', 'standard output', error);
-      done();
-    });
-    if (!hasRoom) await this.#drained();
-    this.#throwIfFailed();
+    if (this.#fd === null) {
+      await this.#writeThroughStream(chunk);
+      return;
+    }
+    this.#batch.push(chunk);
+    this.#batchBytes += chunk.length;
+    if (this.#batchBytes >= BATCH_BYTES || this.#batch.length >= BATCH_BUFFERS) this.#writeBatch(this.#fd);
   }
 
   protected override async onEndArchive(): Promise<void> {
+    if (this.#fd !== null) this.#writeBatch(this.#fd);
     await this.#lastWrite;
     this.#throwIfFailed();
   }
@@ -65,6 +84,27 @@ export class TarStdoutSink extends ArchiveSink {
     await this.#state.cleanup(error);
   }
 
+  #writeBatch(fd: number): void {
+    const batch = this.#batch;
+    const bytes = this.#batchBytes;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    writeAll(fd, batch, bytes);
+  }
+
+  async #writeThroughStream(chunk: Buffer): Promise<void> {
+    let done!: () => void;
+    this.#lastWrite = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const hasRoom = this.#stream.write(chunk, (error) => {
+      if (error) this.#failure ??= fsError('write to', 'standard output', error);
+      done();
+    });
+    if (!hasRoom) await this.#drained();
+    this.#throwIfFailed();
+  }
+
   #drained(): Promise<void> {
     return new Promise((resolve) => {
       const finish = (): void => {
@@ -81,5 +121,34 @@ export class TarStdoutSink extends ArchiveSink {
 
   #throwIfFailed(): void {
     if (this.#failure !== null) throw this.#failure;
+  }
+}
+
+/** The stream's descriptor when writing it directly is safe and pays: a regular file or a non-terminal device. */
+function directDescriptor(stream: Writable): number | null {
+  const fd = (stream as { fd?: unknown }).fd;
+  if (typeof fd !== 'number') return null;
+  try {
+    const stats = fstatSync(fd);
+    return stats.isFile() || (stats.isCharacterDevice() && !isatty(fd)) ? fd : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeAll(fd: number, batch: Buffer[], bytes: number): void {
+  let buffers = batch;
+  let left = bytes;
+  while (left > 0) {
+    let written: number;
+    try {
+      written = writevSync(fd, buffers);
+    } catch (error) {
+      throw fsError('write to', 'standard output', error);
+    }
+    // A write that makes no progress is a full disk, as PostgreSQL treats short writes.
+    if (written === 0) throw fsError('write to', 'standard output', Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+    left -= written;
+    if (left > 0) buffers = dropBytes(buffers, written);
   }
 }

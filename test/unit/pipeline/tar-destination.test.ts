@@ -1,7 +1,7 @@
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, lstatSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { createDestination } from '../../../src/pipeline/build-destination.ts';
@@ -147,6 +147,32 @@ test("'-D -' refuses a second tablespace", async () => {
   const tablespaces = [{ oid: 16400, location: '/srv/ts', sizeKb: null }, { oid: null, location: null, sizeKb: null }];
   await assert.rejects(destination.archive.beginBackup(startInfo(tablespaces)), (error: unknown) => error instanceof ConvoyError && error.code === 'OPTION_CONFLICT');
   await destination.archive.cleanup(new Error('x'));
+});
+
+test("'-D -' into a file: written through the descriptor in batches, the same archive", withTempDir(async (root) => {
+  const path = join(root, 'out.tar');
+  const fd = openSync(path, 'w');
+  const out = createWriteStream(path, { fd });
+  const streamWrites = mock.method(out, 'write');
+  const destination = createDestination(destinationOptions('-', { format: 'tar', stdout: out }));
+  const base = sampleBaseTar([{ name: 'big', content: 'x'.repeat(3 * 1024 * 1024 + 5) }]);
+  await driveBackup(destination.archive, [{ name: 'base.tar', location: '', bytes: base }], MANIFEST, { chunkBytes: 32 * 1024 });
+  await destination.archive.cleanup();
+  closeSync(fd);
+  assert.equal(streamWrites.mock.callCount(), 0);
+  const { members, order } = readTar(readFileSync(path));
+  assert.equal(members.get('big')?.content.length, 3 * 1024 * 1024 + 5);
+  assert.equal(order.at(-1), 'backup_manifest');
+}));
+
+test('a full disk behind the descriptor of stdout is DISK_FULL', { skip: !existsSync('/dev/full') }, async () => {
+  const fd = openSync('/dev/full', 'w');
+  const out = createWriteStream('/dev/full', { fd });
+  const destination = createDestination(destinationOptions('-', { format: 'tar', manifest: false, stdout: out }));
+  const error = await driveBackup(destination.archive, [{ name: 'base.tar', location: '', bytes: sampleBaseTar() }], null, { chunkBytes: 1 << 20 }).catch((caught: unknown) => caught);
+  assert.ok(error instanceof ConvoyError && error.code === 'DISK_FULL', String(error));
+  await destination.archive.cleanup(error);
+  closeSync(fd);
 });
 
 test('a full disk on stdout is DISK_FULL', { skip: !existsSync('/dev/full') }, async () => {
