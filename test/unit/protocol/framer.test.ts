@@ -26,6 +26,28 @@ test('frames come out whole at every split point', () => {
   }
 });
 
+test('a frame straddling chunks that lie next to each other in one buffer is a view of it; apart, a copy', () => {
+  const body = Buffer.alloc(300, 0x61);
+  const wire = message('d', body);
+  for (const chunks of allChunkings(wire)) {
+    const [adjacent] = frameAll(chunks);
+    assert.ok(adjacent?.body.equals(body));
+    assert.equal(adjacent?.body.buffer, wire.buffer, 'no copy of adjacent pieces');
+    const apart = frameAll(chunks.map((chunk) => Buffer.from(Uint8Array.prototype.slice.call(chunk))));
+    assert.deepEqual(apart.map((frame) => frame.body.toString('latin1')), [body.toString('latin1')]);
+  }
+});
+
+test('pieces from different buffers, or from one buffer but not next to each other, are copied', () => {
+  const wire = message('d', Buffer.from('0123456789'));
+  const slab = Buffer.alloc(64);
+  wire.copy(slab, 0, 0, 8); // header and "012"
+  wire.copy(slab, 20, 8); // the rest, further on in the same buffer
+  const [frame] = frameAll([slab.subarray(0, 8), slab.subarray(20, 20 + wire.length - 8)]);
+  assert.equal(frame?.body.toString('latin1'), '0123456789');
+  assert.notEqual(frame?.body.buffer, slab.buffer);
+});
+
 test('isIdle tells a clean boundary from a partial frame', () => {
   const framer = new Framer();
   frameAll([stream.subarray(0, 7)], framer);
