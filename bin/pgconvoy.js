@@ -1,4 +1,4 @@
-#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.trim_threshold=33554432:glibc.malloc.mmap_threshold=4194304 node --max-semi-space-size=2 --initial-old-space-size=64
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.trim_threshold=16777216:glibc.malloc.mmap_threshold=4194304 node --max-semi-space-size=2 --initial-old-space-size=64
 // Installed entry point: runs the compiled CLI (npm's `prepare` builds dist/ on install).
 //
 // Node flags and glibc settings come from the `env -S` line above: V8 and glibc read them only when the process
@@ -19,11 +19,12 @@
 // of them at once. By default glibc maps a block that large on its own (so every slab's pages fault in afresh)
 // and gives the top of its heap back to the kernel whenever 128 KiB of it is free (so the next ones fault in
 // again): 60,000 to 170,000 page faults per 1.5 GB backup, a quarter of its system time. Slabs from the heap
-// (mmap threshold 4 MB) and up to 32 MB kept free leave about 13,000 (scale 100, tar to /dev/null, paired runs:
-// wall 0.90, CPU 0.91 with 64 KiB reads). glibc reads them at process start only; other C libraries ignore them.
-// They are taken out of the environment again here, so the programs pgconvoy starts (postgres, pg_ctl) run with
-// their own defaults.
+// (mmap threshold 4 MB) and up to 16 MB kept free leave about 12,000 (scale 100, tar to /dev/null, paired runs:
+// wall 0.90, CPU 0.91 with 64 KiB reads); 8 MB left up to 27,000. Every MB kept is serve's too, and in a memory
+// cgroup a MB serve holds is a MB of page cache its backups cannot share, so no more is kept than that. Other C
+// libraries ignore these settings. They are taken out of the environment again here, so the programs pgconvoy
+// starts (postgres, pg_ctl) run with their own defaults.
 import { runFromProcess } from '../dist/cli/main.js';
 
-if (process.env['GLIBC_TUNABLES'] === 'glibc.malloc.trim_threshold=33554432:glibc.malloc.mmap_threshold=4194304') delete process.env['GLIBC_TUNABLES'];
+if (process.env['GLIBC_TUNABLES'] === 'glibc.malloc.trim_threshold=16777216:glibc.malloc.mmap_threshold=4194304') delete process.env['GLIBC_TUNABLES'];
 runFromProcess();
