@@ -79,7 +79,7 @@ export class Framer {
       this.#headerFilled = 0;
       const type = this.#header[0] as number;
       const bodyBytes = this.#bodyBytes(type, this.#header.readInt32BE(1));
-      this.#startPartial(type, bodyBytes, chunk.subarray(at, at));
+      this.#startPartial(type, bodyBytes);
     }
     const pieces = this.#pieces as Buffer[];
     const take = Math.min(this.#partialBytes - this.#piecesBytes, chunk.length - at);
@@ -93,9 +93,9 @@ export class Framer {
     return at;
   }
 
-  #startPartial(type: number, bodyBytes: number, firstPiece: Buffer): void {
-    this.#pieces = firstPiece.length > 0 ? [firstPiece] : [];
-    this.#piecesBytes = firstPiece.length;
+  #startPartial(type: number, bodyBytes: number, firstPiece?: Buffer): void {
+    this.#pieces = firstPiece === undefined || firstPiece.length === 0 ? [] : [firstPiece];
+    this.#piecesBytes = firstPiece?.length ?? 0;
     this.#partialBytes = bodyBytes;
     this.#partialType = type;
   }

@@ -17,10 +17,10 @@
  * Errors become FsError (ENOSPC -> DISK_FULL); a failed batch is thrown by the call that wrote it ('sync') or by
  * the next call ('overlapped'). close() closes the file even when its last write fails.
  */
-import { promises as fs, constants as fsConstants, writevSync } from 'node:fs';
+import { promises as fs, constants as fsConstants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { dropBytes, fsCall, needsChmod } from './fs-helpers.ts';
-import { InternalError, fsError } from '../../errors/index.ts';
+import { dropBytes, fsCall, needsChmod, noProgressError, writevAllSync } from './fs-helpers.ts';
+import { InternalError } from '../../errors/index.ts';
 
 const BATCH_BYTES = 1024 * 1024;
 const BATCH_BUFFERS = 512;
@@ -137,16 +137,7 @@ export class FileOutput {
   }
 
   #writeSync(batch: Batch): void {
-    const { fd } = this.#open();
-    while (batch.left > 0) {
-      let bytesWritten: number;
-      try {
-        bytesWritten = writevSync(fd, batch.buffers, batch.at);
-      } catch (error) {
-        throw fsError('write to file', this.path.toString(), error);
-      }
-      this.#advance(batch, bytesWritten);
-    }
+    writevAllSync(this.#open().fd, batch.buffers, batch.left, batch.at, 'write to file', this.path.toString());
   }
 
   async #writeOverlapped(batch: Batch): Promise<void> {
@@ -158,8 +149,7 @@ export class FileOutput {
   }
 
   #advance(batch: Batch, bytesWritten: number): void {
-    // A write that makes no progress is a full disk, as PostgreSQL treats short writes.
-    if (bytesWritten === 0) throw fsError('write to file', this.path.toString(), Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+    if (bytesWritten === 0) throw noProgressError('write to file', this.path.toString());
     batch.at += bytesWritten;
     batch.left -= bytesWritten;
     if (batch.left > 0) batch.buffers = dropBytes(batch.buffers, bytesWritten);

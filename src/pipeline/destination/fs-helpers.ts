@@ -1,11 +1,12 @@
 /**
- * File-system helpers shared by the terminal stages of a destination: FsError wrapping, short writes, directory creation with
- * exact modes, emptiness checks, removal of what a destination created, and the end-of-backup fsync walk.
+ * File-system helpers shared by the terminal stages of a destination: FsError wrapping, writes that go on after
+ * short ones, directory creation with exact modes, emptiness checks, removal of what a destination created, and
+ * the end-of-backup fsync walk.
  *
  * Modes are applied exactly (chmod when the process umask would strip bits), because a restored data directory
  * must be 0700/0750 or PostgreSQL refuses to start.
  */
-import { promises as fs, constants as fsConstants } from 'node:fs';
+import { promises as fs, constants as fsConstants, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsError } from '../../errors/index.ts';
 
@@ -121,6 +122,33 @@ export async function syncPath(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Writes all of `buffers` (`bytes` in total) with writevSync, at `position` or, when null, at the descriptor's own
+ * offset, going on after short writes. Errors are FsError `could not <action> "<path>"`.
+ */
+export function writevAllSync(fd: number, buffers: Buffer[], bytes: number, position: number | null, action: string, path: string): void {
+  let rest = buffers;
+  let at = position;
+  let left = bytes;
+  while (left > 0) {
+    let written: number;
+    try {
+      written = at === null ? writevSync(fd, rest) : writevSync(fd, rest, at);
+    } catch (error) {
+      throw fsError(action, path, error);
+    }
+    if (written === 0) throw noProgressError(action, path);
+    left -= written;
+    if (at !== null) at += written;
+    if (left > 0) rest = dropBytes(rest, written);
+  }
+}
+
+/** A write that makes no progress is a full disk, as PostgreSQL treats short writes. */
+export function noProgressError(action: string, path: string): unknown {
+  return fsError(action, path, Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
 }
 
 /** What is left of `buffers` after their first `count` bytes were written (a short write). */
